@@ -1,0 +1,46 @@
+# Knightwatch: `make demo` runs the main job with no services; `make test` installs, starts a
+# local Kafka broker and Redis, and runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test unit integration lint bench schemas clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo   - simulate a small city and replay it (no services needed)"
+	@echo "make test   - install, start Kafka and Redis, run every test"
+	@echo "make bench  - throughput and memory benchmarks"
+	@echo "make up / make down - start / stop the local Kafka broker and Redis"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/knightwatch demo --out-dir out/demo
+
+unit: install
+	$(BIN)/pytest -q tests/unit tests/schemas
+
+lint: install
+	$(BIN)/ruff check streams schemas tests
+
+schemas: install
+	$(BIN)/knightwatch schemas
+
+bench: install
+	$(BIN)/python -m tests.bench.bench_core
+
+include deploy/local.mk
+
+test: install up
+	$(BIN)/pytest -q tests; status=$$?; $(MAKE) --no-print-directory down; exit $$status
+
+clean: down
+	rm -rf $(VENV) .run out

@@ -1,0 +1,31 @@
+"""Knightwatch's event contract: one pydantic model per topic, exported as JSON Schema."""
+
+from schemas.inputs import AlertReview, GpsPing, OrderEvent, OrderEventType, WeatherEvent
+from schemas.outputs import (
+    AlertKind,
+    AreaRiskChange,
+    DeadLetter,
+    LocalizedMessage,
+    OrderExemption,
+    RiderAlert,
+    RiderSubsidy,
+    ScoreDelta,
+    Severity,
+)
+
+__all__ = [
+    "AlertKind",
+    "AlertReview",
+    "AreaRiskChange",
+    "DeadLetter",
+    "GpsPing",
+    "LocalizedMessage",
+    "OrderEvent",
+    "OrderEventType",
+    "OrderExemption",
+    "RiderAlert",
+    "RiderSubsidy",
+    "ScoreDelta",
+    "Severity",
+    "WeatherEvent",
+]

@@ -1,0 +1,3 @@
+from streams.config.thresholds import DetectionSettings
+
+__all__ = ["DetectionSettings"]

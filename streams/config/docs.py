@@ -1,0 +1,32 @@
+"""Render every setting, its default and its reason as a Markdown table (the README's)."""
+
+from pydantic import BaseModel
+
+from streams.config.settings import ENV_DELIMITER, ENV_PREFIX, KnightwatchSettings
+
+
+def _rows(model: type[BaseModel], path: list[str]) -> list[tuple[str, str, str]]:
+    rows = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(_rows(annotation, [*path, name]))
+            continue
+        env = ENV_PREFIX + ENV_DELIMITER.join([*path, name]).upper()
+        default = field.default
+        shown = "" if default is None else (
+            f"{default:g}" if isinstance(default, float) else str(default)
+        )
+        description = (field.description or "").replace("|", "\\|")
+        rows.append((env, shown, description))
+    return rows
+
+
+def all_settings() -> list[tuple[str, str, str]]:
+    return _rows(KnightwatchSettings, [])
+
+
+def settings_markdown() -> str:
+    lines = ["| environment variable | default | meaning and reason |", "|---|---|---|"]
+    lines += [f"| `{env}` | `{default}` | {desc} |" for env, default, desc in all_settings()]
+    return "\n".join(lines)

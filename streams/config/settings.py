@@ -1,0 +1,94 @@
+"""All of Knightwatch's settings: thresholds, topics and services, from a file and the
+environment (prefix KNIGHTWATCH_, nested with `__`, e.g. KNIGHTWATCH_DETECTION__SPEEDING__TOLERANCE_KMH).
+"""
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.config.thresholds import DetectionSettings
+from streams.config.topics import TopicNames
+
+ENV_PREFIX = "KNIGHTWATCH_"
+ENV_DELIMITER = "__"
+
+
+class KafkaSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    brokers: str = Field("127.0.0.1:19092",
+                         description="Bootstrap servers, comma-separated host:port.")
+    group_id: str = Field("knightwatch", description="Consumer group shared by every worker.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="SASL_SSL for a production cluster.")
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SCRAM-SHA-512 on most managed clusters.")
+    sasl_username: str | None = Field(None, description="SASL user.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (never logged).")
+    ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers.")
+    ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
+    ssl_keyfile: Path | None = Field(None, description="Client key for mutual TLS.")
+    gps_partitions: int = Field(12, ge=1, description="Partitions of the GPS topic: the "
+                                "ceiling on the number of busy workers.")
+    partitions: int = Field(12, ge=1, description="Partitions of every other topic created.")
+    replication_factor: int = Field(1, ge=1, description="Replication of created topics; "
+                                    "3 on a production cluster.")
+    processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
+        "exactly_once", description="Kafka transactions for outputs, offsets and state.")
+
+
+class KnightwatchSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER,
+                                      frozen=True, extra="forbid")
+
+    detection: DetectionSettings = DetectionSettings()
+    topics: TopicNames = TopicNames()
+    kafka: KafkaSettings = KafkaSettings()
+    redis_url: str = Field("redis://127.0.0.1:16379/0",
+                           description="Redis serving layer (latest score per rider).")
+    web_port: int = Field(6066, ge=1, le=65535,
+                          description="Port of the worker's web server and /metrics.")
+    zones_file: Path | None = Field(None, description="GeoJSON of restricted zones and "
+                                    "one-way segments.")
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message names it and its environment variable."""
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> KnightwatchSettings:
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values = read_config_file(Path(config_file))
+    values.update(overrides)
+    try:
+        return KnightwatchSettings(**values)
+    except ValidationError as exc:
+        raise SettingsError(explain(exc)) from exc
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"config file {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"config file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path}: expected a table/object at the top level")
+    return data
+
+
+def explain(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"])
+        env = ENV_PREFIX + ENV_DELIMITER.join(str(p) for p in err["loc"]).upper()
+        lines.append(f"bad setting {path} (env {env}): {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,284 @@
+"""Every detection threshold, with its default and the reason for it.
+
+The descriptions are the documentation: `knightwatch settings` prints them as the README table.
+"""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class StreamTiming(BaseModel):
+    model_config = _FROZEN
+
+    allowed_lateness_s: float = Field(
+        300,
+        gt=0,
+        description="How late (event time) a record may arrive and still count. Phones buffer "
+        "while offline and upload minutes later; 5 min covers the usual tunnel/elevator gap. "
+        "Alerts are emitted once event time passes this bound, so it is also the alert delay.",
+    )
+    idle_release_s: float = Field(
+        300,
+        ge=0,
+        description="Extra wait, on top of the lateness, before a rider who has gone quiet has "
+        "their buffered events processed using the stream's own event time.",
+    )
+
+
+class GpsHygiene(BaseModel):
+    model_config = _FROZEN
+
+    max_accuracy_m: float = Field(
+        50,
+        gt=0,
+        description="Fixes with a worse reported accuracy are dropped: phone fixes in urban "
+        "canyons degrade past 50 m and then move more than a rider does in 5 s.",
+    )
+    teleport_speed_kmh: float = Field(
+        80,
+        gt=0,
+        description="An implied speed between fixes above this is a GPS jump, not riding: "
+        "roughly three times the 25 km/h e-bike cap, beyond any e-bike.",
+    )
+    jump_min_distance_m: float = Field(
+        40,
+        ge=0,
+        description="Below this displacement an implied speed is not judged a jump, because "
+        "ordinary 5-10 m fix noise over a 1 s interval already implies 30+ km/h.",
+    )
+    relocate_after_fixes: int = Field(
+        2,
+        ge=1,
+        description="Consecutive fixes consistent with each other but not with the old track "
+        "after which the track re-anchors at the new place (GPS re-acquired after a gap).",
+    )
+    derived_speed_min_span_s: float = Field(
+        10,
+        gt=0,
+        description="Without device speed, speed is distance over at least this span: 5 m fix "
+        "noise over 10 s is under 2 km/h of error, over 1 s it would be 18 km/h.",
+    )
+    derived_speed_max_span_s: float = Field(
+        60,
+        gt=0,
+        description="Position-derived speed is not computed across a longer gap between fixes.",
+    )
+    anomaly_alert_cooldown_s: float = Field(
+        600,
+        ge=0,
+        description="At most one gps_anomaly info alert per rider in this period.",
+    )
+
+
+class Speeding(BaseModel):
+    model_config = _FROZEN
+
+    national_cap_kmh: float = Field(
+        25,
+        gt=0,
+        description="GB 17761-2018: maximum design speed of an electric bicycle in China.",
+    )
+    tolerance_kmh: float = Field(
+        3,
+        ge=0,
+        description="Allowance above the limit before a fix counts as speeding: device speed "
+        "error is 1-2 km/h and pedelecs coast slightly past their 25 km/h assist cut-off.",
+    )
+    min_duration_s: float = Field(
+        10,
+        ge=0,
+        description="An episode must last this long (first to last fast fix) to count, so a "
+        "single fast fix or a short downhill roll never does.",
+    )
+    max_gap_s: float = Field(
+        30, gt=0, description="A gap between fast fixes longer than this ends the episode."
+    )
+    cooldown_s: float = Field(
+        120,
+        ge=0,
+        description="After an alert, further speeding within this time belongs to the same "
+        "reminder: one voice reminder per episode, not one per ping.",
+    )
+    max_episode_s: float = Field(
+        300,
+        gt=0,
+        description="A longer episode is reported at this length and a new one starts, so a "
+        "rider speeding for an hour is not reported only once at the end.",
+    )
+    critical_excess_kmh: float = Field(
+        10,
+        gt=0,
+        description="Peak excess over the limit from which the alert is critical rather than a "
+        "warning (35 km/h under the national cap).",
+    )
+
+
+class HarshManoeuvres(BaseModel):
+    model_config = _FROZEN
+
+    max_window_s: float = Field(
+        3, gt=0, description="Speed or heading changes are measured over at most this span."
+    )
+    min_speed_kmh: float = Field(
+        10,
+        ge=0,
+        description="Below this speed changes are standing-still noise and never count.",
+    )
+    braking_mps2: float = Field(
+        3.5,
+        gt=0,
+        description="Deceleration from which braking is harsh: normal bicycle braking is "
+        "1.5-3 m/s², emergency stops exceed 3.5 m/s².",
+    )
+    acceleration_mps2: float = Field(
+        2.5,
+        gt=0,
+        description="Acceleration from which a launch is harsh: a 250 W pedelec reaches 25 "
+        "km/h at well under 2 m/s²; more than 2.5 m/s² needs an illegal high-power motor.",
+    )
+    cornering_mps2: float = Field(
+        3.0,
+        gt=0,
+        description="Lateral acceleration (speed × turn rate) from which a turn is harsh; "
+        "comfortable cycling turns stay under 2 m/s².",
+    )
+    min_segment_m: float = Field(
+        15,
+        gt=0,
+        description="Without device heading, a course (for wrong-way riding) is taken from "
+        "positions only over at least this distance: 5 m of fix noise swings short bearings "
+        "wildly. Cornering is judged from device heading only, for the same reason.",
+    )
+    speed_agreement_kmh: float = Field(
+        8,
+        gt=0,
+        description="A device speed change counts only if position-derived speed before and "
+        "after agrees within this (or 35 %): wheel sensors drop to 0 or hold a stale value.",
+    )
+    cooldown_s: float = Field(
+        10, ge=0, description="One alert per manoeuvre kind within this time."
+    )
+
+
+class RestrictedZones(BaseModel):
+    model_config = _FROZEN
+
+    reentry_cooldown_s: float = Field(
+        300,
+        ge=0,
+        description="Riding out of and back into the same no-entry zone within this time "
+        "raises no second alert (fixes near the border flicker in and out).",
+    )
+    min_speed_kmh: float = Field(
+        5, ge=0, description="Walking a bike into a zone at below this speed is not riding."
+    )
+
+
+class WrongWay(BaseModel):
+    model_config = _FROZEN
+
+    match_distance_m: float = Field(
+        15, gt=0, description="A fix within this distance of a one-way segment is on it."
+    )
+    opposite_within_deg: float = Field(
+        45,
+        gt=0,
+        lt=90,
+        description="Heading within this angle of the reverse of the segment's direction is "
+        "riding against it.",
+    )
+    min_speed_kmh: float = Field(
+        8, ge=0, description="Below this speed headings are unreliable and riders may walk."
+    )
+    min_duration_s: float = Field(
+        10, ge=0, description="Against-the-flow riding must last this long to count."
+    )
+    cooldown_s: float = Field(300, ge=0, description="One alert per rider within this time.")
+
+
+class PhoneUse(BaseModel):
+    model_config = _FROZEN
+
+    min_speed_kmh: float = Field(
+        10,
+        ge=0,
+        description="An order action confirmed in the app while moving faster than this, before "
+        "and after the tap, means the phone was handled while riding.",
+    )
+    max_ping_gap_s: float = Field(
+        15,
+        gt=0,
+        description="Speed is judged from fixes at most this far before and after the action.",
+    )
+
+
+class Fatigue(BaseModel):
+    model_config = _FROZEN
+
+    moving_speed_kmh: float = Field(
+        5, ge=0, description="Faster than this a rider is riding rather than waiting/walking."
+    )
+    break_min_s: float = Field(
+        1200,
+        gt=0,
+        description="A stop at least this long (20 min) is a rest that resets continuous riding.",
+    )
+    continuous_warning_s: float = Field(
+        4 * 3600,
+        gt=0,
+        description="Continuous riding without a break beyond 4 h raises a warning.",
+    )
+    daily_critical_s: float = Field(
+        8 * 3600,
+        gt=0,
+        description="Riding time in one local day beyond 8 h raises a critical alert (Meituan "
+        "reminds riders at 8 h and forces rest at 12 h).",
+    )
+    max_interval_s: float = Field(
+        120,
+        gt=0,
+        description="Time between two moving fixes counts as riding only up to this gap.",
+    )
+    day_utc_offset_h: float = Field(
+        8, ge=-12, le=14, description="Offset of the local day boundary (China Standard Time)."
+    )
+
+
+class Scoring(BaseModel):
+    model_config = _FROZEN
+
+    start_score: int = Field(100, ge=0, description="Score of a rider never seen before.")
+    max_score: int = Field(100, gt=0, description="The score never exceeds this cap.")
+    penalty_warning: int = Field(
+        3, ge=0, description="Points lost for a penalised alert of severity warning."
+    )
+    penalty_critical: int = Field(
+        8, ge=0, description="Points lost for a penalised alert of severity critical."
+    )
+    tier_a_min: int = Field(
+        90, description="Tier A (score at least this): full privileges, priority dispatch."
+    )
+    tier_b_min: int = Field(
+        75, description="Tier B: normal dispatch, no premium or long-distance orders."
+    )
+    tier_c_min: int = Field(
+        60, description="Tier C: at most 2 concurrent orders and a safety refresher course."
+    )
+    # Tier D is everything below tier_c_min: no new orders until the course is passed.
+
+
+class DetectionSettings(BaseModel):
+    """All thresholds of the detection core."""
+
+    model_config = _FROZEN
+
+    timing: StreamTiming = StreamTiming()
+    gps: GpsHygiene = GpsHygiene()
+    speeding: Speeding = Speeding()
+    harsh: HarshManoeuvres = HarshManoeuvres()
+    zones: RestrictedZones = RestrictedZones()
+    wrong_way: WrongWay = WrongWay()
+    phone_use: PhoneUse = PhoneUse()
+    fatigue: Fatigue = Fatigue()
+    scoring: Scoring = Scoring()

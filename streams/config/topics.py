@@ -1,0 +1,31 @@
+"""Topic names: defaults of the contract, each overridable."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from streams.core.emissions import OutputStream
+
+
+class TopicNames(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gps: str = Field("rider-gps", description="Input: rider GPS pings, key rider_id.")
+    orders: str = Field("order-events", description="Input: order lifecycle, key order_id.")
+    weather: str = Field("weather-events", description="Input: weather warnings, key city.")
+    reviews: str = Field("rider-alert-reviews",
+                         description="Input: reviewers' verdicts on alerts, key rider_id.")
+    alerts: str = Field("rider-alerts", description="Output: alerts, key rider_id.")
+    deltas: str = Field("rider-score-deltas", description="Output: score deltas, key rider_id.")
+    exemptions: str = Field("order-exemptions",
+                            description="Output: timeout decisions, key order_id.")
+    subsidies: str = Field("rider-subsidies",
+                           description="Output: weather subsidies, key rider_id.")
+    area_risk: str = Field("area-risk", description="Output: congestion cell changes, key cell.")
+    dead_letters: str = Field("dead-letters", description="Output: rejected records.")
+
+    def input_roles(self) -> dict[str, str]:
+        """Topic name -> logical input."""
+        return {self.gps: "gps", self.orders: "orders", self.weather: "weather",
+                self.reviews: "reviews"}
+
+    def output(self, stream: OutputStream) -> str:
+        return getattr(self, stream)

@@ -1,0 +1,1 @@
+"""The detection core's plumbing: event time, ids, geometry, zones, per-rider state."""

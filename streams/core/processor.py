@@ -1,0 +1,152 @@
+"""The detection core: typed events in, emissions out. No I/O; the same object serves the
+replay command, the Kafka workers and the tests."""
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass, field
+
+from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, WeatherEvent
+from streams.config.thresholds import DetectionSettings
+from streams.core.emissions import Emission
+from streams.core.reorder import RiderBuffer, RiderEvent
+from streams.core.rider import RiderPipeline
+from streams.core.zones import ZoneMap
+from streams.detectors.base import RiderContext
+
+InputEvent = GpsPing | OrderEvent | WeatherEvent | AlertReview
+
+
+@dataclass
+class CoreStats:
+    events: int = 0
+    duplicates: int = 0
+    late: int = 0
+    emitted: Counter = field(default_factory=Counter)
+    alerts_by_kind: Counter = field(default_factory=Counter)
+
+
+@dataclass(slots=True)
+class RiderState:
+    buffer: RiderBuffer
+    pipeline: RiderPipeline
+
+
+class KnightwatchCore:
+    def __init__(self, settings: DetectionSettings | None = None,
+                 zones: ZoneMap | None = None) -> None:
+        self.settings = settings or DetectionSettings()
+        self.zones = zones or ZoneMap.empty()
+        self.riders: dict[str, RiderState] = {}
+        self.stats = CoreStats()
+        self._lateness_ms = int(self.settings.timing.allowed_lateness_s * 1000)
+        self._idle_ms = int(self.settings.timing.idle_release_s * 1000)
+        self._stream_max_ts: int | None = None
+        self._waiting: list[tuple[int, str]] = []  # (buffered event ts, rider) for idle release
+        self._contexts: dict[str, RiderContext] = {}
+
+    # -- input -----------------------------------------------------------------------------
+
+    def ingest(self, event: InputEvent, raw: str | None = None,
+               source_topic: str = "") -> list[Emission]:
+        self.stats.events += 1
+        if self._stream_max_ts is None or event.ts > self._stream_max_ts:
+            self._stream_max_ts = event.ts
+        if type(event) is WeatherEvent:
+            return self._on_weather(event)
+        return self._on_rider_event(event, raw, source_topic)  # type: ignore[arg-type]
+
+    def advance(self) -> list[Emission]:
+        """Process riders who went quiet, by the stream's own event time."""
+        if self._stream_max_ts is None:
+            return []
+        return self._release_idle(self._stream_max_ts - self._lateness_ms - self._idle_ms)
+
+    def close(self) -> list[Emission]:
+        """End of input: close every open window and episode as if event time moved past it."""
+        out: list[Emission] = []
+        for rider_id in sorted(self.riders):
+            state = self.riders[rider_id]
+            ctx = self._context(rider_id)
+            out.extend(self._process(state, state.buffer.release(2**62, self._lateness_ms), ctx))
+            out.extend(self._count(state.pipeline.close(ctx)))
+        self._waiting.clear()
+        return out
+
+    # -- riders ----------------------------------------------------------------------------
+
+    def _on_rider_event(self, event: RiderEvent, raw: str | None,
+                        source_topic: str) -> list[Emission]:
+        rider_id = event.rider_id
+        state = self.riders.get(rider_id)
+        if state is None:
+            ctx = self._context(rider_id)
+            state = self.riders[rider_id] = RiderState(RiderBuffer(), RiderPipeline(ctx))
+        outcome = state.buffer.add(event)
+        if outcome == "duplicate":
+            self.stats.duplicates += 1
+            return []
+        if outcome == "late":
+            self.stats.late += 1
+            return [self._late(event, raw, source_topic, state.buffer.released_until)]
+        heapq.heappush(self._waiting, (event.ts, rider_id))
+        release_before = state.buffer.max_ts - self._lateness_ms  # type: ignore[operator]
+        if state.buffer.earliest_ts() < release_before:  # type: ignore[operator]
+            events = state.buffer.release(release_before, self._lateness_ms)
+            return self._process(state, events, self._context(rider_id))
+        return []
+
+    def _process(self, state: RiderState, events: list[RiderEvent],
+                 ctx: RiderContext) -> list[Emission]:
+        out: list[Emission] = []
+        pipeline = state.pipeline
+        for event in events:
+            kind = type(event)
+            if kind is GpsPing:
+                out.extend(pipeline.on_ping(event, ctx))  # type: ignore[arg-type]
+            elif kind is OrderEvent:
+                out.extend(pipeline.on_order_event(event, ctx))  # type: ignore[arg-type]
+            else:
+                out.extend(pipeline.on_review(event, ctx))  # type: ignore[arg-type]
+        return self._count(out) if out else out
+
+    def _release_idle(self, before_ts: int) -> list[Emission]:
+        out: list[Emission] = []
+        waiting = self._waiting
+        while waiting and waiting[0][0] < before_ts:
+            _, rider_id = heapq.heappop(waiting)
+            state = self.riders[rider_id]
+            earliest = state.buffer.earliest_ts()
+            if earliest is not None and earliest < before_ts:
+                events = state.buffer.release(before_ts, self._lateness_ms)
+                out.extend(self._process(state, events, self._context(rider_id)))
+        return out
+
+    def _context(self, rider_id: str) -> RiderContext:
+        ctx = self._contexts.get(rider_id)
+        if ctx is None:
+            ctx = self._contexts[rider_id] = RiderContext(rider_id, self.settings, self.zones)
+        return ctx
+
+    # -- area ------------------------------------------------------------------------------
+
+    def _on_weather(self, event: WeatherEvent) -> list[Emission]:
+        return []
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def _late(self, event: RiderEvent, raw: str | None, source_topic: str,
+              released_until: int | None) -> Emission:
+        lateness_s = self._lateness_ms // 1000
+        error = (f"late: event time {event.ts} is before {released_until}, up to which rider "
+                 f"{event.rider_id} was already processed (allowed lateness {lateness_s} s)")
+        value = DeadLetter(source_topic=source_topic, key=event.rider_id,
+                           raw=raw if raw is not None else event.model_dump_json(), error=error)
+        return Emission("dead_letters", event.rider_id, value)
+
+    def _count(self, emissions: list[Emission]) -> list[Emission]:
+        stats = self.stats
+        for e in emissions:
+            stats.emitted[e.stream] += 1
+            if e.stream == "alerts":
+                stats.alerts_by_kind[e.value.kind] += 1  # type: ignore[attr-defined]
+        return emissions

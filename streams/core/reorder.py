@@ -1,0 +1,83 @@
+"""Per-rider event-time reordering: hold events until no earlier one can still arrive.
+
+An event may arrive up to `allowed_lateness` after a later one of the same rider. Events are
+released in (ts, kind, content) order once the rider's newest event time is more than the
+lateness past them, so every arrival order within the bound releases the same sequence.
+"""
+
+import heapq
+from collections import deque
+
+from schemas import AlertReview, GpsPing, OrderEvent
+
+RiderEvent = GpsPing | OrderEvent | AlertReview
+
+# Within one millisecond, fixes come before the order actions they explain, and reviews last.
+_RANK = {GpsPing: 0, OrderEvent: 1, AlertReview: 2}
+
+
+def identity(event: RiderEvent) -> tuple:
+    """The content that makes an event unique, in a form that sorts without None."""
+    if type(event) is GpsPing:
+        return (event.lat, event.lon, _f(event.speed_kmh), _f(event.heading_deg),
+                _f(event.accuracy_m), event.city or "")
+    if type(event) is OrderEvent:
+        return (event.order_id, event.type, event.promised_ts or -1, event.city or "",
+                _f(event.lat), _f(event.lon))
+    return (event.alert_id, event.verdict, event.reviewer or "")
+
+
+def _f(value: float | None) -> float:
+    return -1.0 if value is None else value
+
+
+class RiderBuffer:
+    """Reorder buffer and duplicate filter of one rider."""
+
+    __slots__ = ("_heap", "_released_log", "_seen", "max_ts", "released_until")
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, tuple, RiderEvent]] = []
+        self.max_ts: int | None = None
+        self.released_until: int | None = None  # events before this were processed
+        self._seen: set[tuple] = set()
+        self._released_log: deque[tuple[int, tuple]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def add(self, event: RiderEvent) -> str:
+        """Buffer an event: 'buffered', 'duplicate' or 'late'."""
+        rank = _RANK[type(event)]
+        key = (event.ts, rank, identity(event))
+        if key in self._seen:
+            return "duplicate"
+        if self.released_until is not None and event.ts < self.released_until:
+            return "late"
+        self._seen.add(key)
+        heapq.heappush(self._heap, (event.ts, rank, key[2], event))
+        if self.max_ts is None or event.ts > self.max_ts:
+            self.max_ts = event.ts
+        return "buffered"
+
+    def release(self, before_ts: int, dedupe_horizon_ms: int) -> list[RiderEvent]:
+        """Pop every event older than `before_ts`, in event-time order."""
+        if self.released_until is None or before_ts > self.released_until:
+            self.released_until = before_ts
+        out: list[RiderEvent] = []
+        heap = self._heap
+        log = self._released_log
+        while heap and heap[0][0] < before_ts:
+            ts, rank, ident, event = heapq.heappop(heap)
+            log.append((ts, (ts, rank, ident)))
+            out.append(event)
+        # Remember released events for one more lateness period: a duplicate arriving after its
+        # original was processed must still be recognised as one.
+        horizon = self.released_until - dedupe_horizon_ms
+        seen = self._seen
+        while log and log[0][0] < horizon:
+            seen.discard(log.popleft()[1])
+        return out
+
+    def earliest_ts(self) -> int | None:
+        return self._heap[0][0] if self._heap else None

@@ -1,0 +1,1 @@
+"""A simulated city for `knightwatch demo`: riders good and bad, orders, a weather warning."""

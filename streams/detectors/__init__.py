@@ -1,0 +1,1 @@
+"""One detector per risky behaviour. Each is fed a rider's fixes in event-time order."""

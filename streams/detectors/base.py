@@ -1,0 +1,40 @@
+"""What every detector shares: the rider it works for and how an alert is built."""
+
+from dataclasses import dataclass
+
+from schemas import RiderAlert
+from schemas.outputs import AlertKind, Severity
+from streams.config.thresholds import DetectionSettings
+from streams.core.ids import derived_id
+from streams.core.messages import message
+from streams.core.zones import ZoneMap
+
+
+@dataclass(frozen=True, slots=True)
+class RiderContext:
+    rider_id: str
+    settings: DetectionSettings
+    zones: ZoneMap
+
+
+def build_alert(
+    ctx: RiderContext,
+    kind: AlertKind,
+    severity: Severity,
+    ts: int,
+    evidence: dict,
+    *,
+    identity: tuple,
+    template: str | None = None,
+    **message_values: object,
+) -> RiderAlert:
+    """`identity` is what makes this alert unique for the rider (e.g. an episode's start)."""
+    return RiderAlert(
+        alert_id=derived_id("alert", ctx.rider_id, kind, *identity),
+        rider_id=ctx.rider_id,
+        ts=ts,
+        kind=kind,
+        severity=severity,
+        message=message(template or kind, **message_values),
+        evidence=evidence,
+    )

@@ -1,0 +1,59 @@
+"""Phone use: an order action confirmed in the app while the rider was moving.
+
+Judged from the fix before and the fix after the tap, so a rider who taps while braking to a
+stop (the usual way to confirm arrival) is not penalised.
+"""
+
+from schemas import OrderEvent, RiderAlert
+from streams.core.fix import Fix
+from streams.detectors.base import RiderContext, build_alert
+
+RIDER_CONFIRMED = frozenset(
+    {"accepted", "arrived_at_merchant", "picked_up", "arrived_at_customer", "delivered"}
+)
+
+
+class PhoneUseDetector:
+    __slots__ = ("_last_fix", "_pending")
+
+    def __init__(self) -> None:
+        self._last_fix: Fix | None = None
+        self._pending: list[tuple[OrderEvent, Fix | None]] = []
+
+    def on_order_event(self, event: OrderEvent, ctx: RiderContext) -> list[RiderAlert]:
+        if event.type in RIDER_CONFIRMED:
+            self._pending.append((event, self._last_fix))
+        return []
+
+    def on_fix(self, fix: Fix, ctx: RiderContext) -> list[RiderAlert]:
+        alerts = []
+        if self._pending:
+            for event, before in self._pending:
+                alert = self._judge(event, before, fix, ctx)
+                if alert is not None:
+                    alerts.append(alert)
+            self._pending = []
+        if fix.speed_kmh is not None:
+            self._last_fix = fix
+        return alerts
+
+    def close(self, ctx: RiderContext) -> list[RiderAlert]:
+        self._pending = []  # no fix after the tap: no evidence of riding, no alert
+        return []
+
+    def _judge(
+        self, event: OrderEvent, before: Fix | None, after: Fix, ctx: RiderContext
+    ) -> RiderAlert | None:
+        cfg = ctx.settings.phone_use
+        gap_ms = cfg.max_ping_gap_s * 1000
+        if before is None or after.speed_kmh is None or before.speed_kmh is None:
+            return None
+        if event.ts - before.ts > gap_ms or after.ts - event.ts > gap_ms:
+            return None
+        if min(before.speed_kmh, after.speed_kmh) <= cfg.min_speed_kmh:
+            return None
+        evidence = {"action": event.type, "order_id": event.order_id,
+                    "speed_before_kmh": round(before.speed_kmh, 1),
+                    "speed_after_kmh": round(after.speed_kmh, 1)}
+        return build_alert(ctx, "phone_use", "warning", event.ts, evidence,
+                           identity=(event.order_id, event.type, event.ts))

@@ -1,0 +1,37 @@
+"""The replay file format: JSON Lines of Kafka-like records {"topic", "key", "value"}."""
+
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from schemas import DeadLetter
+from streams.config.topics import TopicNames
+from streams.core.decode import dead_letter, decode_value
+from streams.core.emissions import Emission
+
+
+def parse_line(line: bytes, topics: TopicNames, roles: dict[str, str]) -> BaseModel | DeadLetter:
+    raw = line.decode("utf-8", errors="replace").rstrip("\r\n")
+    try:
+        record: Any = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return dead_letter("", None, raw, f"not JSON: {exc}")
+    if not isinstance(record, dict) or "topic" not in record or "value" not in record:
+        return dead_letter("", None, raw, "not a record: expected an object with topic and value")
+    topic = record["topic"]
+    key = record.get("key")
+    if key is not None and not isinstance(key, str):
+        key = str(key)
+    role = roles.get(topic) if isinstance(topic, str) else None
+    if role is None:
+        return dead_letter(str(topic), key, raw, f"unknown input topic {topic!r}")
+    return decode_value(role, topic, key, record["value"], raw)
+
+
+def format_emission(emission: Emission, topics: TopicNames) -> bytes:
+    return orjson.dumps({
+        "topic": topics.output(emission.stream),
+        "key": emission.key,
+        "value": emission.value.model_dump(mode="json"),
+    }) + b"\n"

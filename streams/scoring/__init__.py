@@ -1,0 +1,1 @@
+"""The safety score: bounded points and tiers tied to order-taking privileges."""
