@@ -24,6 +24,9 @@ AlertKind = Literal[
 ]
 Severity = Literal["info", "warning", "critical"]
 Tier = Literal["A", "B", "C", "D"]
+ExemptionReason = Literal[
+    "weather", "congestion", "merchant_delay", "customer_unreachable", "safety_slowdown"
+]
 Evidence = dict[str, float | int | str | bool | None]
 
 
@@ -77,9 +80,7 @@ class OrderExemption(BaseModel):
     promised_ts: EpochMillis
     late_by_s: int = Field(ge=0)
     exempt: bool
-    reasons: list[
-        Literal["weather", "congestion", "merchant_delay", "customer_unreachable", "safety_slowdown"]
-    ]
+    reasons: list[ExemptionReason]
     evidence: dict[str, Evidence]
 
 

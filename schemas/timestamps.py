@@ -22,7 +22,7 @@ def to_epoch_ms(value: Any) -> Any:
             raise ValueError(f"not an RFC 3339 timestamp: {value!r}") from exc
         if parsed.tzinfo is None:
             raise ValueError(f"timestamp {value!r} has no UTC offset")
-        return int(round(parsed.timestamp() * 1000))
+        return round(parsed.timestamp() * 1000)
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError("ts must be whole epoch milliseconds")

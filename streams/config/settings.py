@@ -1,5 +1,6 @@
 """All of Knightwatch's settings: thresholds, topics and services, from a file and the
-environment (prefix KNIGHTWATCH_, nested with `__`, e.g. KNIGHTWATCH_DETECTION__SPEEDING__TOLERANCE_KMH).
+environment (prefix KNIGHTWATCH_, nested with `__`, e.g.
+KNIGHTWATCH_DETECTION__SPEEDING__TOLERANCE_KMH).
 """
 
 import json

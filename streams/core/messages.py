@@ -26,9 +26,11 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "fatigue_daily": ("您今日骑行已超过{hours:.0f}小时，请停止接单并休息。",
                       "You have ridden more than {hours:.0f} hours today. "
                       "Please stop taking orders and rest."),
-    "severe_weather": ("{city}发布{level_zh}预警（{condition_zh}），请减速慢行，保持车距，注意安全。",
+    "severe_weather": (
+        "{city}发布{level_zh}预警（{condition_zh}），请减速慢行，保持车距，注意安全。",
                        "{level_en} weather warning in {city} ({condition_en}): slow down, keep "
-                       "your distance and ride safely."),
+        "your distance and ride safely.",
+    ),
     "congestion": ("前方道路拥堵，请耐心慢行，勿闯红灯逆行。",
                    "Congestion ahead. Ride patiently; do not run lights or ride against traffic."),
     "gps_anomaly": ("定位信号异常，请检查手机定位设置。",

@@ -4,6 +4,7 @@ Polygons carry `kind` = `no_entry` or `speed_limit` (with `speed_limit_kmh`); Li
 `kind` = `one_way`, the allowed direction being the order of their coordinates.
 """
 
+import itertools
 import json
 import math
 from collections import defaultdict
@@ -116,13 +117,15 @@ class ZoneMap:
             return []
         return [self.zones[i] for i in candidates if self.zones[i].contains(lat, lon)]
 
-    def speed_limit_at(self, lat: float, lon: float, default_kmh: float) -> tuple[float, str | None]:
+    def speed_limit_at(
+        self, lat: float, lon: float, default_kmh: float
+    ) -> tuple[float, str | None]:
         """The lowest limit that applies here and the zone that sets it (None: the default)."""
         best, name = default_kmh, None
         for zone in self.zones_at(lat, lon):
-            if zone.kind == "speed_limit" and zone.speed_limit_kmh is not None:
-                if zone.speed_limit_kmh < best:
-                    best, name = zone.speed_limit_kmh, zone.name
+            limit = zone.speed_limit_kmh
+            if zone.kind == "speed_limit" and limit is not None and limit < best:
+                best, name = limit, zone.name
         return best, name
 
     def nearest_one_way(
@@ -201,7 +204,7 @@ def _parse_one_way(where: str, name: str, gtype: Any, coords: Any) -> list[OneWa
             raise ZoneFileError(f"{where} ({name}): position is not [lon, lat]") from exc
         if len(points) < 2:
             raise ZoneFileError(f"{where} ({name}): a LineString needs two positions")
-        for a, b in zip(points, points[1:], strict=False):
+        for a, b in itertools.pairwise(points):
             if a != b:
                 segments.append(OneWaySegment(name, a, b, bearing_deg(a[0], a[1], b[0], b[1])))
     return segments

@@ -98,9 +98,9 @@ class GpsCleaner:
         for ts, lat, lon in reversed(history):
             if need_derived and derived is None and ping.ts - ts >= min_span_ms:
                 derived = haversine_m(lat, lon, ping.lat, ping.lon) / ((ping.ts - ts) / 1000) * 3.6
-            if course is None and ping.ts - ts <= 6000:
-                if haversine_m(lat, lon, ping.lat, ping.lon) >= min_seg:
-                    course = bearing_deg(lat, lon, ping.lat, ping.lon)
+            if (course is None and ping.ts - ts <= 6000
+                    and haversine_m(lat, lon, ping.lat, ping.lon) >= min_seg):
+                course = bearing_deg(lat, lon, ping.lat, ping.lon)
             if (derived is not None or not need_derived) and (
                 course is not None or ping.ts - ts > 6000
             ):

@@ -147,7 +147,8 @@ class HarshManoeuvreDetector:
         speed_kmh = min(prev.speed_kmh, fix.speed_kmh)
         if speed_kmh < cfg.min_speed_kmh:
             return None
-        turn_rad = math.radians(heading_difference_deg(prev.device_heading_deg, fix.device_heading_deg))
+        turn = heading_difference_deg(prev.device_heading_deg, fix.device_heading_deg)
+        turn_rad = math.radians(turn)
         lateral = speed_kmh / 3.6 * turn_rad / (dt_ms / 1000)
         if lateral < cfg.cornering_mps2:
             return None

@@ -16,7 +16,8 @@ class RestrictedZoneDetector:
         if not ctx.zones.zones:
             return []
         cfg = ctx.settings.zones
-        inside = sorted(z.name for z in ctx.zones.zones_at(fix.lat, fix.lon) if z.kind == "no_entry")
+        here = ctx.zones.zones_at(fix.lat, fix.lon)
+        inside = sorted(z.name for z in here if z.kind == "no_entry")
         # Leaving a zone ends the visit; the cooldown still guards against border flicker.
         self._alerted_visits.intersection_update(inside)
         if fix.speed_kmh is None or fix.speed_kmh < cfg.min_speed_kmh:

@@ -1,4 +1,6 @@
-"""Speeding: above the applicable limit by more than a tolerance, sustained; one alert an episode."""
+"""Speeding: above the applicable limit by more than a tolerance, sustained.
+
+One alert per episode, with a cooldown; severity grows with the peak excess."""
 
 from dataclasses import dataclass
 
