@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit integration lint bench schemas clean
+.PHONY: install demo test unit integration lint bench schemas docs clean
 .DEFAULT_GOAL := help
 
 help:
@@ -33,6 +33,9 @@ lint: install
 
 schemas: install
 	$(BIN)/knightwatch schemas
+
+docs: install
+	$(BIN)/python -c 'from streams.config.docs import update_readme; update_readme("README.md")'
 
 bench: install
 	$(BIN)/python -m tests.bench.bench_core

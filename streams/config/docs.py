@@ -30,3 +30,15 @@ def settings_markdown() -> str:
     lines = ["| environment variable | default | meaning and reason |", "|---|---|---|"]
     lines += [f"| `{env}` | `{default}` | {desc} |" for env, default, desc in all_settings()]
     return "\n".join(lines)
+
+
+BEGIN, END = "<!-- settings:begin -->\n", "\n<!-- settings:end -->"
+
+
+def update_readme(path: str) -> None:
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(head + BEGIN + settings_markdown() + END + tail)

@@ -6,10 +6,10 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, total_bytes: int | None, stream: TextIO = sys.stderr,
+    def __init__(self, total_bytes: int | None, stream: TextIO | None = None,
                  enabled: bool = True) -> None:
         self.total = total_bytes
-        self.stream = stream
+        self.stream = stream = stream or sys.stderr
         self.enabled = enabled
         self.tty = stream.isatty()
         self.started = time.perf_counter()
