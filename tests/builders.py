@@ -67,13 +67,40 @@ def review(alert_id: str, verdict: str, t_s: float, rider: str = "r1") -> AlertR
 
 
 def run_core(events: Iterable, settings: DetectionSettings | None = None,
-             zones: ZoneMap | None = None) -> list[Emission]:
+             zones: ZoneMap | None = None, advance_every: int = 25) -> list[Emission]:
+    """Feed events in the given (arrival) order, moving the area clock as a worker would."""
     core = KnightwatchCore(settings, zones)
     out: list[Emission] = []
-    for event in events:
+    for i, event in enumerate(events, 1):
         out.extend(core.ingest(event))
+        if i % advance_every == 0:
+            out.extend(core.advance())
     out.extend(core.close())
     return out
+
+
+def lifecycle(order_id: str, rider: str = "r1", *, accept_s: float = 0,
+              promised_s: float = 1800, delivered_s: float = 1500,
+              arrived_s: float | None = None, ready_s: float | None = None,
+              pickup_s: float | None = None, unreachable_s: float | None = None) -> list:
+    """The order events of one delivery; merchant steps default to early in the order."""
+    arrived_s = accept_s + 120 if arrived_s is None else arrived_s
+    ready_s = arrived_s + 60 if ready_s is None else ready_s
+    pickup_s = ready_s + 30 if pickup_s is None else pickup_s
+    events = [
+        order(order_id, "accepted", accept_s, rider, promised_s=promised_s),
+        order(order_id, "arrived_at_merchant", arrived_s, rider),
+        order(order_id, "food_ready", ready_s, rider),
+        order(order_id, "picked_up", pickup_s, rider),
+        order(order_id, "delivered", delivered_s, rider),
+    ]
+    if unreachable_s is not None:
+        events.append(order(order_id, "customer_unreachable", unreachable_s, rider))
+    return events
+
+
+def of(emissions: list[Emission], stream: str) -> list:
+    return [e.value for e in emissions if e.stream == stream]
 
 
 def alerts(emissions: list[Emission], kind: str | None = None) -> list:

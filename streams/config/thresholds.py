@@ -245,6 +245,109 @@ class Fatigue(BaseModel):
     )
 
 
+class Weather(BaseModel):
+    model_config = _FROZEN
+
+    severe_levels: tuple[str, ...] = Field(
+        ("orange", "red"),
+        description="CMA warning colours that count as severe weather (orange: serious, red: "
+        "extremely serious impact).",
+    )
+    severe_conditions: tuple[str, ...] = Field(
+        ("rainstorm", "typhoon", "blizzard", "ice"),
+        description="Conditions that count as severe whatever the colour: each makes two-wheel "
+        "riding markedly more dangerous.",
+    )
+    heat_c: float = Field(
+        37,
+        description="Temperature from which heat is severe: CMA's orange high-temperature "
+        "warning is 37 °C.",
+    )
+
+
+class Congestion(BaseModel):
+    model_config = _FROZEN
+
+    h3_resolution: int = Field(
+        9, ge=6, le=11,
+        description="H3 grid resolution of the congestion map: cells at 9 are ~350 m across, a "
+        "few blocks.",
+    )
+    window_s: float = Field(
+        300, gt=0,
+        description="Tumbling event-time window of the speed picture: 5 min smooths traffic "
+        "lights while still following a jam as it forms.",
+    )
+    congested_ratio: float = Field(
+        0.5, gt=0, lt=1,
+        description="A cell is congested when its window mean speed is below this share of its "
+        "usual speed.",
+    )
+    clear_ratio: float = Field(
+        0.7, gt=0, le=1,
+        description="A congested cell clears when its mean speed is back above this share "
+        "(hysteresis, so a cell does not flicker).",
+    )
+    default_usual_kmh: float = Field(
+        18, gt=0,
+        description="Usual speed assumed for a cell without history: typical e-bike delivery "
+        "speed in Chinese cities, so on a cold start a street ridden at walking pace is congested.",
+    )
+    min_history_windows: int = Field(
+        12, ge=1,
+        description="Windows of a cell's own history needed before its learned usual speed "
+        "replaces the default.",
+    )
+    usual_ewma_alpha: float = Field(
+        0.05, gt=0, le=1,
+        description="Weight of each uncongested window in a cell's usual speed (moving average).",
+    )
+    min_riders: int = Field(
+        3, ge=1, description="Distinct riders needed in a cell window to judge it."
+    )
+    moving_above_kmh: float = Field(
+        2, ge=0,
+        description="Fixes slower than this are riders standing (waiting at a merchant), not "
+        "traffic, and are left out of the picture.",
+    )
+    stale_windows: int = Field(
+        3, ge=1,
+        description="A congested cell with no riders for this many windows is released.",
+    )
+    alert_cooldown_s: float = Field(
+        900, ge=0, description="At most one congestion info alert per rider in this period."
+    )
+
+
+class Orders(BaseModel):
+    model_config = _FROZEN
+
+    merchant_explain_share: float = Field(
+        0.8, gt=0,
+        description="merchant_delay applies when the wait from arrival at the merchant to food "
+        "ready covers at least this share of the lateness ('most of late_by_s').",
+    )
+    congestion_explain_share: float = Field(
+        0.5, gt=0,
+        description="congestion applies when the time the rider spent in congested cells during "
+        "the order is at least this share of the lateness.",
+    )
+    slowdown_explain_share: float = Field(
+        0.5, gt=0,
+        description="safety_slowdown applies when the time lost by riding slower after a "
+        "speeding or weather reminder is at least this share of the lateness.",
+    )
+    min_reference_riding_s: float = Field(
+        60, gt=0,
+        description="Riding before a reminder needed to use its speed as the reference for the "
+        "slowdown; otherwise the national cap is the reference.",
+    )
+    max_age_s: float = Field(
+        6 * 3600, gt=0,
+        description="An order not delivered or cancelled after this long is forgotten.",
+    )
+
+
 class Scoring(BaseModel):
     model_config = _FROZEN
 
@@ -266,6 +369,17 @@ class Scoring(BaseModel):
         60, description="Tier C: at most 2 concurrent orders and a safety refresher course."
     )
     # Tier D is everything below tier_c_min: no new orders until the course is passed.
+    recovery_points: int = Field(
+        1, ge=0,
+        description="Earned by an on-time (or exempt) delivery with no penalised alert during it.",
+    )
+    late_penalty: int = Field(2, ge=0, description="Points lost for a late, non-exempt delivery.")
+    late_penalty_long: int = Field(
+        4, ge=0, description="Points lost for a non-exempt delivery later than late_long_s."
+    )
+    late_long_s: float = Field(
+        900, gt=0, description="Lateness from which the long-lateness penalty applies."
+    )
 
 
 class DetectionSettings(BaseModel):
@@ -281,4 +395,7 @@ class DetectionSettings(BaseModel):
     wrong_way: WrongWay = WrongWay()
     phone_use: PhoneUse = PhoneUse()
     fatigue: Fatigue = Fatigue()
+    weather: Weather = Weather()
+    congestion: Congestion = Congestion()
+    orders: Orders = Orders()
     scoring: Scoring = Scoring()

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, WeatherEvent
+from streams.area.congestion import CongestionMap
+from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
 from streams.core.emissions import Emission
 from streams.core.reorder import RiderBuffer, RiderEvent
@@ -14,6 +16,7 @@ from streams.core.zones import ZoneMap
 from streams.detectors.base import RiderContext
 
 InputEvent = GpsPing | OrderEvent | WeatherEvent | AlertReview
+_END_OF_TIME = 2**62
 
 
 @dataclass
@@ -32,16 +35,33 @@ class RiderState:
 
 
 class KnightwatchCore:
+    """Per rider: reorder, detect, score. Per area: weather and congestion. Per order: decide.
+
+    Event time drives everything. Two clocks matter: each rider's own (events are processed
+    once the rider's newest event is the allowed lateness past them) and the area clock (the
+    stream's newest event time less the lateness and the idle wait), before which every event
+    has been processed, so congestion windows and order decisions that end before it are final.
+    """
+
     def __init__(self, settings: DetectionSettings | None = None,
                  zones: ZoneMap | None = None) -> None:
         self.settings = settings or DetectionSettings()
         self.zones = zones or ZoneMap.empty()
+        self.weather = WeatherBook(self.settings.weather)
+        self.congestion = CongestionMap(self.settings.congestion)
         self.riders: dict[str, RiderState] = {}
         self.stats = CoreStats()
         self._lateness_ms = int(self.settings.timing.allowed_lateness_s * 1000)
         self._idle_ms = int(self.settings.timing.idle_release_s * 1000)
+        # An order is decided once everything that could still bear on it is settled: its
+        # congestion window and any speeding episode still open at delivery.
+        sp = self.settings.speeding
+        self._settle_ms = int(max(self.settings.congestion.window_s,
+                                  sp.max_episode_s + sp.max_gap_s) * 1000)
         self._stream_max_ts: int | None = None
+        self.area_clock: int = -_END_OF_TIME
         self._waiting: list[tuple[int, str]] = []  # (buffered event ts, rider) for idle release
+        self._deciding: list[tuple[int, str]] = []  # (delivery ts, rider) awaiting decisions
         self._contexts: dict[str, RiderContext] = {}
 
     # -- input -----------------------------------------------------------------------------
@@ -49,17 +69,30 @@ class KnightwatchCore:
     def ingest(self, event: InputEvent, raw: str | None = None,
                source_topic: str = "") -> list[Emission]:
         self.stats.events += 1
+        if event.ts < self.area_clock:
+            self.stats.late += 1
+            return [self._late(event, raw, source_topic, self.area_clock)]
         if self._stream_max_ts is None or event.ts > self._stream_max_ts:
             self._stream_max_ts = event.ts
         if type(event) is WeatherEvent:
-            return self._on_weather(event)
+            if not self.weather.add(event):
+                self.stats.duplicates += 1
+            return []
         return self._on_rider_event(event, raw, source_topic)  # type: ignore[arg-type]
 
     def advance(self) -> list[Emission]:
-        """Process riders who went quiet, by the stream's own event time."""
+        """Move the area clock to the stream's event time less lateness and idle wait: process
+        riders who went quiet, judge congestion windows, decide settled orders."""
         if self._stream_max_ts is None:
             return []
-        return self._release_idle(self._stream_max_ts - self._lateness_ms - self._idle_ms)
+        clock = self._stream_max_ts - self._lateness_ms - self._idle_ms
+        if clock <= self.area_clock:
+            return []
+        self.area_clock = clock
+        out = self._release_idle(clock)
+        out += self._count(self._area_emissions(self.congestion.finalize(clock)))
+        out += self._decide(clock - self._settle_ms)
+        return out
 
     def close(self) -> list[Emission]:
         """End of input: close every open window and episode as if event time moved past it."""
@@ -67,9 +100,13 @@ class KnightwatchCore:
         for rider_id in sorted(self.riders):
             state = self.riders[rider_id]
             ctx = self._context(rider_id)
-            out.extend(self._process(state, state.buffer.release(2**62, self._lateness_ms), ctx))
+            events = state.buffer.release(_END_OF_TIME, self._lateness_ms)
+            out.extend(self._process(state, events, ctx))
             out.extend(self._count(state.pipeline.close(ctx)))
         self._waiting.clear()
+        self.area_clock = _END_OF_TIME
+        out += self._count(self._area_emissions(self.congestion.finalize(_END_OF_TIME)))
+        out += self._decide(_END_OF_TIME)
         return out
 
     # -- riders ----------------------------------------------------------------------------
@@ -99,6 +136,7 @@ class KnightwatchCore:
                  ctx: RiderContext) -> list[Emission]:
         out: list[Emission] = []
         pipeline = state.pipeline
+        had_deliveries = len(pipeline.delivered)
         for event in events:
             kind = type(event)
             if kind is GpsPing:
@@ -107,6 +145,9 @@ class KnightwatchCore:
                 out.extend(pipeline.on_order_event(event, ctx))  # type: ignore[arg-type]
             else:
                 out.extend(pipeline.on_review(event, ctx))  # type: ignore[arg-type]
+        if len(pipeline.delivered) > had_deliveries:
+            for order in pipeline.delivered[had_deliveries:]:
+                heapq.heappush(self._deciding, (order.delivered_ts, ctx.rider_id))
         return self._count(out) if out else out
 
     def _release_idle(self, before_ts: int) -> list[Emission]:
@@ -121,27 +162,46 @@ class KnightwatchCore:
                 out.extend(self._process(state, events, self._context(rider_id)))
         return out
 
+    def _decide(self, settled_until: int) -> list[Emission]:
+        out: list[Emission] = []
+        deciding = self._deciding
+        riders: set[str] = set()
+        while deciding and deciding[0][0] <= settled_until:
+            riders.add(heapq.heappop(deciding)[1])
+        for rider_id in sorted(riders):
+            pipeline = self.riders[rider_id].pipeline
+            out.extend(pipeline.decide_delivered(settled_until, self._context(rider_id)))
+        return self._count(out) if out else out
+
     def _context(self, rider_id: str) -> RiderContext:
         ctx = self._contexts.get(rider_id)
         if ctx is None:
-            ctx = self._contexts[rider_id] = RiderContext(rider_id, self.settings, self.zones)
+            ctx = self._contexts[rider_id] = RiderContext(
+                rider_id, self.settings, self.zones, self.weather, self.congestion)
         return ctx
-
-    # -- area ------------------------------------------------------------------------------
-
-    def _on_weather(self, event: WeatherEvent) -> list[Emission]:
-        return []
 
     # -- bookkeeping -----------------------------------------------------------------------
 
-    def _late(self, event: RiderEvent, raw: str | None, source_topic: str,
-              released_until: int | None) -> Emission:
+    @staticmethod
+    def _area_emissions(values: list) -> list[Emission]:
+        out = []
+        for value in values:
+            if value.__class__.__name__ == "RiderAlert":
+                out.append(Emission("alerts", value.rider_id, value))
+            else:
+                out.append(Emission("area_risk", value.cell, value))
+        return out
+
+    def _late(self, event: InputEvent, raw: str | None, source_topic: str,
+              processed_until: int | None) -> Emission:
         lateness_s = self._lateness_ms // 1000
-        error = (f"late: event time {event.ts} is before {released_until}, up to which rider "
-                 f"{event.rider_id} was already processed (allowed lateness {lateness_s} s)")
-        value = DeadLetter(source_topic=source_topic, key=event.rider_id,
+        key = (getattr(event, "order_id", None) or getattr(event, "rider_id", None)
+               or getattr(event, "city", None))
+        error = (f"late: event time {event.ts} is before {processed_until}, up to which "
+                 f"events were already processed (allowed lateness {lateness_s} s)")
+        value = DeadLetter(source_topic=source_topic, key=key,
                            raw=raw if raw is not None else event.model_dump_json(), error=error)
-        return Emission("dead_letters", event.rider_id, value)
+        return Emission("dead_letters", key, value)
 
     def _count(self, emissions: list[Emission]) -> list[Emission]:
         stats = self.stats

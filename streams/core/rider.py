@@ -1,8 +1,13 @@
 """Everything Knightwatch keeps about one rider, fed that rider's events in event-time order."""
 
+from collections import deque
+
 from schemas import AlertReview, GpsPing, OrderEvent, RiderAlert
 from streams.core.emissions import Emission
-from streams.detectors.base import RiderContext
+from streams.core.fix import Fix
+from streams.core.ids import derived_id
+from streams.core.messages import CONDITION_ZH, LEVEL_ZH
+from streams.detectors.base import RiderContext, build_alert
 from streams.detectors.fatigue import FatigueDetector
 from streams.detectors.gps_hygiene import GpsCleaner
 from streams.detectors.harsh import HarshManoeuvreDetector
@@ -10,20 +15,34 @@ from streams.detectors.phone_use import PhoneUseDetector
 from streams.detectors.restricted_zone import RestrictedZoneDetector
 from streams.detectors.speeding import SpeedingDetector
 from streams.detectors.wrong_way import WrongWayDetector
-from streams.scoring.safety_score import SafetyScore
+from streams.orders.exemptions import decide, late_by_s, subsidy
+from streams.orders.tracker import OrderState, OrderTracker
+from streams.scoring.safety_score import PENALISED_KINDS, SafetyScore
+
+# Penalised alerts are remembered this long (event time) to judge the orders they fall in.
+_PENALTY_LOG_MS = 8 * 3_600_000
+# Weight of each moving fix in the rider's usual riding speed.
+_USUAL_SPEED_ALPHA = 0.01
+REMINDER_KINDS = frozenset({"speeding", "severe_weather"})
 
 
 class RiderPipeline:
-    """Hygiene, then every detector, then the score. Holds only data, so it pickles small."""
+    """Hygiene, detectors, orders and score of one rider. Holds only data, so it pickles small."""
 
     __slots__ = (
+        "city",
+        "delivered",
         "fatigue",
         "gps",
         "harsh",
+        "orders",
+        "penalised",
         "phone_use",
         "rider_id",
         "score",
         "speeding",
+        "usual_kmh",
+        "weather_alerted",
         "wrong_way",
         "zones",
     )
@@ -38,25 +57,53 @@ class RiderPipeline:
         self.phone_use = PhoneUseDetector()
         self.fatigue = FatigueDetector()
         self.score = SafetyScore(ctx.rider_id, ctx.settings.scoring)
+        self.orders = OrderTracker()
+        self.city: str | None = None
+        self.usual_kmh: float | None = None
+        self.weather_alerted: set[str] = set()
+        self.penalised: deque[tuple[int, int, str]] = deque()  # (start, end, alert_id)
+        self.delivered: list[OrderState] = []  # awaiting their decision
 
     def _fix_detectors(self) -> tuple:
         return (self.speeding, self.harsh, self.zones, self.wrong_way, self.phone_use,
                 self.fatigue)
 
+    # -- events ----------------------------------------------------------------------------
+
     def on_ping(self, ping: GpsPing, ctx: RiderContext) -> list[Emission]:
+        if ping.city:
+            self.city = ping.city
         fix, anomaly = self.gps.clean(ping, ctx)
         alerts: list[RiderAlert] = [anomaly] if anomaly is not None else []
         if fix is not None:
             for detector in self._fix_detectors():
                 alerts.extend(detector.on_fix(fix, ctx))
+            moving = self._observe(fix, ctx)
+            if moving:
+                weather = self._weather_reminder(fix, ctx)
+                if weather is not None:
+                    alerts.append(weather)
         return self._publish(alerts, ctx) if alerts else []
 
     def on_order_event(self, event: OrderEvent, ctx: RiderContext) -> list[Emission]:
+        if event.city:
+            self.city = event.city
         alerts = self.phone_use.on_order_event(event, ctx)
+        is_new = event.order_id not in self.orders.active
+        delivered = self.orders.on_order_event(event)
+        if is_new and event.order_id in self.orders.active:
+            self._carry_weather_reminder(self.orders.active[event.order_id], event.ts, ctx)
+        if delivered is not None:
+            if delivered.city is None:
+                delivered.city = self.city
+            self.delivered.append(delivered)
         return self._publish(alerts, ctx) if alerts else []
 
     def on_review(self, review: AlertReview, ctx: RiderContext) -> list[Emission]:
-        return []
+        if review.verdict != "dismissed":
+            return []
+        deltas = self.score.on_dismissal(review.alert_id, review.ts, ctx.settings.scoring)
+        return [Emission("deltas", d.rider_id, d) for d in deltas]
 
     def close(self, ctx: RiderContext) -> list[Emission]:
         alerts: list[RiderAlert] = []
@@ -64,11 +111,96 @@ class RiderPipeline:
             alerts.extend(detector.close(ctx))
         return self._publish(alerts, ctx)
 
+    # -- orders ----------------------------------------------------------------------------
+
+    def next_decision_ts(self) -> int | None:
+        return min((o.delivered_ts for o in self.delivered), default=None)  # type: ignore[type-var]
+
+    def decide_delivered(self, until_ts: int, ctx: RiderContext) -> list[Emission]:
+        """Decide every delivered order whose surroundings are settled by `until_ts`."""
+        ready = [o for o in self.delivered if o.delivered_ts <= until_ts]  # type: ignore[operator]
+        if not ready:
+            return []
+        self.delivered = [o for o in self.delivered if o.delivered_ts > until_ts]  # type: ignore[operator]
+        out: list[Emission] = []
+        cfg = ctx.settings
+        for order in sorted(ready, key=lambda o: (o.delivered_ts, o.order_id)):
+            end = order.delivered_ts
+            assert end is not None
+            penalised = any(s <= end and e >= order.start_ts for s, e, _ in self.penalised)
+            exempt = False
+            late = late_by_s(order)
+            if order.promised_ts is not None and late > 0:
+                decision = decide(order, self.rider_id, order.city, ctx.weather, ctx.congestion,
+                                  self.usual_kmh or cfg.speeding.national_cap_kmh, cfg)
+                exempt = decision.exempt
+                out.append(Emission("exemptions", order.order_id, decision))
+            if order.promised_ts is not None:
+                for delta in self.score.on_delivery(order.order_id, end, late_by_s=late,
+                                                    exempt=exempt, penalised_during=penalised,
+                                                    cfg=cfg.scoring):
+                    out.append(Emission("deltas", delta.rider_id, delta))
+            paid = subsidy(order, self.rider_id, order.city, ctx.weather)
+            if paid is not None:
+                out.append(Emission("subsidies", paid.rider_id, paid))
+        horizon = until_ts - _PENALTY_LOG_MS
+        while self.penalised and self.penalised[0][1] < horizon:
+            self.penalised.popleft()
+        self.orders.forget_older_than(until_ts - int(cfg.orders.max_age_s * 1000))
+        return out
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _observe(self, fix: Fix, ctx: RiderContext) -> bool:
+        """Feed the congestion picture and the orders; True when the rider is moving."""
+        congestion = ctx.congestion
+        cell = congestion.cell_of(fix.lat, fix.lon)
+        window = congestion.window_of(fix.ts)
+        speed = fix.speed_kmh
+        moving = speed is not None and speed >= ctx.settings.fatigue.moving_speed_kmh
+        if speed is not None:
+            congestion.observe(self.rider_id, cell, fix.ts, speed)
+        if moving:
+            self.usual_kmh = speed if self.usual_kmh is None else (
+                self.usual_kmh + _USUAL_SPEED_ALPHA * (speed - self.usual_kmh))  # type: ignore[operator]
+        self.orders.on_fix(fix, cell, window, moving)
+        return moving
+
+    def _carry_weather_reminder(self, order: OrderState, ts: int, ctx: RiderContext) -> None:
+        """An order started under a warning the rider was already reminded of rides under it."""
+        warning = ctx.weather.severe_at(order.city or self.city, ts)
+        if warning is not None and warning.warning_id in self.weather_alerted:
+            order.reminder_ts = ts
+            order.reminder_kind = "severe_weather"
+            order.reminder_alert_id = derived_id("alert", self.rider_id, "severe_weather",
+                                                 warning.warning_id)
+
+    def _weather_reminder(self, fix: Fix, ctx: RiderContext) -> RiderAlert | None:
+        warning = ctx.weather.severe_at(fix.city or self.city, fix.ts)
+        if warning is None or warning.warning_id in self.weather_alerted:
+            return None
+        self.weather_alerted.add(warning.warning_id)
+        if len(self.weather_alerted) > 64:
+            self.weather_alerted = {warning.warning_id}
+        evidence = {"city": warning.city, "warning_level": warning.level,
+                    "condition": warning.condition, "issued_ts": warning.issued_ts,
+                    "until_ts": warning.until_ts, "temperature_c": warning.temperature_c}
+        return build_alert(
+            ctx, "severe_weather", "info", fix.ts, evidence, identity=(warning.warning_id,),
+            city=warning.city, level_zh=LEVEL_ZH[warning.level], level_en=warning.level.title(),
+            condition_zh=CONDITION_ZH[warning.condition],
+            condition_en=warning.condition.replace("_", " "))
+
     def _publish(self, alerts: list[RiderAlert], ctx: RiderContext) -> list[Emission]:
         out: list[Emission] = []
         for alert in alerts:
             out.append(Emission("alerts", alert.rider_id, alert))
-            delta = self.score.on_alert(alert, ctx.settings.scoring)
-            if delta is not None:
+            if alert.kind in PENALISED_KINDS:
+                start = alert.evidence.get("start_ts")
+                start = start if isinstance(start, int) else alert.ts
+                self.penalised.append((start, alert.ts, alert.alert_id))
+            if alert.kind in REMINDER_KINDS:
+                self.orders.on_reminder(alert.alert_id, alert.kind, alert.ts)
+            for delta in self.score.on_alert(alert, ctx.settings.scoring):
                 out.append(Emission("deltas", delta.rider_id, delta))
         return out

@@ -1,9 +1,11 @@
 """What every detector shares: the rider it works for and how an alert is built."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from schemas import RiderAlert
 from schemas.outputs import AlertKind, Severity
+from streams.area.congestion import CongestionMap
+from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
 from streams.core.ids import derived_id
 from streams.core.messages import message
@@ -12,9 +14,13 @@ from streams.core.zones import ZoneMap
 
 @dataclass(frozen=True, slots=True)
 class RiderContext:
+    """What a rider's pipeline may consult besides its own state; never pickled with it."""
+
     rider_id: str
     settings: DetectionSettings
     zones: ZoneMap
+    weather: WeatherBook = field(default=None)  # type: ignore[assignment]
+    congestion: CongestionMap = field(default=None)  # type: ignore[assignment]
 
 
 def build_alert(

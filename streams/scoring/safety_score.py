@@ -22,42 +22,72 @@ def tier_for(score: int, cfg: Scoring) -> Tier:
     return "D"
 
 
+def penalty_for(alert: RiderAlert, cfg: Scoring) -> int:
+    if alert.kind not in PENALISED_KINDS:
+        return 0
+    if alert.severity == "critical":
+        return cfg.penalty_critical
+    return cfg.penalty_warning if alert.severity == "warning" else 0
+
+
 class SafetyScore:
-    __slots__ = ("_applied", "penalties", "rider_id", "score")
+    __slots__ = ("_applied", "_dismissed", "penalties", "rider_id", "score")
 
     def __init__(self, rider_id: str, cfg: Scoring) -> None:
         self.rider_id = rider_id
         self.score = cfg.start_score
         self._applied: set[str] = set()
         self.penalties: dict[str, int] = {}  # alert_id -> points actually taken
+        self._dismissed: set[str] = set()  # reviewed away, possibly before the alert was seen
 
-    def penalty_for(self, alert: RiderAlert, cfg: Scoring) -> int:
-        if alert.kind not in PENALISED_KINDS:
-            return 0
-        return cfg.penalty_critical if alert.severity == "critical" else (
-            cfg.penalty_warning if alert.severity == "warning" else 0
-        )
-
-    def on_alert(self, alert: RiderAlert, cfg: Scoring) -> ScoreDelta | None:
-        points = self.penalty_for(alert, cfg)
+    def on_alert(self, alert: RiderAlert, cfg: Scoring) -> list[ScoreDelta]:
+        points = penalty_for(alert, cfg)
         if points == 0:
-            return None
+            return []
         delta = self.apply(derived_id("delta", "penalty", alert.alert_id), alert.ts, -points,
                            alert.kind, alert.alert_id, cfg)
-        if delta is not None:
-            self.penalties[alert.alert_id] = -delta.delta
-        return delta
+        if delta is None:
+            return []
+        self.penalties[alert.alert_id] = -delta.delta
+        out = [delta]
+        if alert.alert_id in self._dismissed:
+            out += self._compensate(alert.alert_id, alert.ts, cfg)
+        return out
+
+    def on_dismissal(self, alert_id: str, ts: int, cfg: Scoring) -> list[ScoreDelta]:
+        """A reviewer dismissed the alert: give back what it took, once."""
+        self._dismissed.add(alert_id)
+        return self._compensate(alert_id, ts, cfg) if alert_id in self.penalties else []
+
+    def _compensate(self, alert_id: str, ts: int, cfg: Scoring) -> list[ScoreDelta]:
+        taken = self.penalties.get(alert_id, 0)
+        delta = self.apply(derived_id("delta", "dismissal", alert_id), ts, taken,
+                           "alert_dismissed", alert_id, cfg)
+        return [delta] if delta is not None else []
+
+    def on_delivery(self, order_id: str, ts: int, *, late_by_s: int, exempt: bool,
+                    penalised_during: bool, cfg: Scoring) -> list[ScoreDelta]:
+        if late_by_s > 0 and not exempt:
+            points = cfg.late_penalty_long if late_by_s >= cfg.late_long_s else cfg.late_penalty
+            delta = self.apply(derived_id("delta", "late", order_id), ts, -points,
+                               "late_delivery", order_id, cfg)
+        elif not penalised_during and cfg.recovery_points:
+            delta = self.apply(derived_id("delta", "recovery", order_id), ts,
+                               cfg.recovery_points, "safe_delivery", order_id, cfg)
+        else:
+            delta = None
+        return [delta] if delta is not None else []
 
     def apply(self, delta_id: str, ts: int, change: int, reason: str, ref: str,
               cfg: Scoring) -> ScoreDelta | None:
         """Apply a change once; the delta carries what was actually applied within the bounds."""
         if delta_id in self._applied:
             return None
+        self._applied.add(delta_id)
         new_score = min(cfg.max_score, max(0, self.score + change))
         applied = new_score - self.score
-        self._applied.add(delta_id)
-        if applied == 0 and change != 0:
-            # At a bound, nothing moves; recording a zero delta would only be noise downstream.
+        if applied == 0:
+            # At a bound nothing moves; a zero delta would only be noise downstream.
             return None
         self.score = new_score
         return ScoreDelta(delta_id=delta_id, rider_id=self.rider_id, ts=ts, delta=applied,

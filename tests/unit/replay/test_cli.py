@@ -38,7 +38,7 @@ def test_bad_input_becomes_dead_letters_and_processing_goes_on(tmp_path, capsys)
                      "not a record"):
         assert fragment in errors
     assert dead[0]["raw"] == "{not json"
-    assert [r for r in records if r["topic"] == "rider-alerts"][0]["value"]["kind"] == "speeding"
+    assert next(r for r in records if r["topic"] == "rider-alerts")["value"]["kind"] == "speeding"
     summary = capsys.readouterr().err
     assert "records read" in summary and "rejected         6" in summary
     assert "records/s" in summary

@@ -1,0 +1,1 @@
+"""Area risk: the weather in force per city and the congestion picture per map cell."""

@@ -1,0 +1,165 @@
+"""The congestion picture: riders' own speeds per H3 cell in tumbling event-time windows,
+against each cell's usual speed.
+
+A window is judged only once event time has passed it by the allowed lateness (the core says
+when, through `finalize`), so every arrival order gives the same picture.
+"""
+
+from dataclasses import dataclass, field
+
+import h3
+
+from schemas import AreaRiskChange, RiderAlert
+from streams.config.thresholds import Congestion
+from streams.core.ids import derived_id
+from streams.core.messages import message
+
+# Judged windows kept for exemption look-ups: longer than any order takes.
+_HISTORY_MS = 4 * 3_600_000
+
+
+@dataclass(slots=True)
+class _Window:
+    speed_sum: float = 0.0
+    fixes: int = 0
+    riders: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Cell:
+    usual_kmh: float | None = None
+    history_windows: int = 0
+    congested_since: int | None = None
+    empty_windows: int = 0
+    alerted_riders: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class CongestedWindow:
+    cell: str
+    window_start: int
+    mean_kmh: float
+    usual_kmh: float
+
+
+class CongestionMap:
+    def __init__(self, cfg: Congestion) -> None:
+        self.cfg = cfg
+        self.window_ms = int(cfg.window_s * 1000)
+        self._open: dict[int, dict[str, _Window]] = {}
+        self._cells: dict[str, _Cell] = {}
+        self._congested: dict[tuple[str, int], CongestedWindow] = {}
+        self._last_rider_alert: dict[str, int] = {}
+        self.finalized_until = -(2**62)
+        self.dropped_late = 0
+
+    def cell_of(self, lat: float, lon: float) -> str:
+        return h3.latlng_to_cell(lat, lon, self.cfg.h3_resolution)
+
+    def window_of(self, ts: int) -> int:
+        return ts - ts % self.window_ms
+
+    def observe(self, rider_id: str, cell: str, ts: int, speed_kmh: float) -> None:
+        if speed_kmh < self.cfg.moving_above_kmh:
+            return
+        start = self.window_of(ts)
+        if start + self.window_ms <= self.finalized_until:
+            self.dropped_late += 1
+            return
+        window = self._open.setdefault(start, {}).get(cell)
+        if window is None:
+            window = self._open[start][cell] = _Window()
+        window.speed_sum += speed_kmh
+        window.fixes += 1
+        window.riders.add(rider_id)
+
+    def usual_kmh(self, cell: str) -> float:
+        state = self._cells.get(cell)
+        if state is None or state.usual_kmh is None:
+            return self.cfg.default_usual_kmh
+        if state.history_windows < self.cfg.min_history_windows:
+            return self.cfg.default_usual_kmh
+        return state.usual_kmh
+
+    def congested(self, cell: str, window_start: int) -> CongestedWindow | None:
+        return self._congested.get((cell, window_start))
+
+    def finalize(self, until_ts: int) -> list[AreaRiskChange | RiderAlert]:
+        """Judge every window that ends at or before `until_ts`, oldest first."""
+        out: list[AreaRiskChange | RiderAlert] = []
+        for start in sorted(s for s in self._open if s + self.window_ms <= until_ts):
+            out.extend(self._judge(start, self._open.pop(start)))
+        if until_ts > self.finalized_until:
+            self.finalized_until = until_ts
+        horizon = until_ts - _HISTORY_MS
+        if self._congested and min(k[1] for k in self._congested) < horizon:
+            self._congested = {k: v for k, v in self._congested.items() if k[1] >= horizon}
+        return out
+
+    def _judge(self, start: int, cells: dict[str, _Window]) -> list[AreaRiskChange | RiderAlert]:
+        cfg = self.cfg
+        end = start + self.window_ms
+        out: list[AreaRiskChange | RiderAlert] = []
+        for cell in sorted(self._cells):
+            state = self._cells[cell]
+            if state.congested_since is not None and cell not in cells:
+                state.empty_windows += 1
+                if state.empty_windows >= cfg.stale_windows:
+                    out.append(self._change(cell, state, start, end, "clear", 0.0, 0))
+        for cell in sorted(cells):
+            window = cells[cell]
+            if len(window.riders) < cfg.min_riders:
+                continue
+            state = self._cells.setdefault(cell, _Cell())
+            state.empty_windows = 0
+            mean = window.speed_sum / window.fixes
+            usual = self.usual_kmh(cell)
+            if state.congested_since is None and mean < cfg.congested_ratio * usual:
+                state.congested_since = start
+                out.append(self._change(cell, state, start, end, "congested", mean,
+                                        len(window.riders), usual))
+            elif state.congested_since is not None and mean >= cfg.clear_ratio * usual:
+                out.append(self._change(cell, state, start, end, "clear", mean,
+                                        len(window.riders), usual))
+            if state.congested_since is not None:
+                self._congested[(cell, start)] = CongestedWindow(cell, start, round(mean, 2),
+                                                                 round(usual, 2))
+                out.extend(self._alert_riders(cell, state, window, start, end, mean, usual))
+            else:
+                # Only free-flowing windows teach the usual speed: a long jam must not become
+                # the new normal.
+                state.history_windows += 1
+                state.usual_kmh = mean if state.usual_kmh is None else (
+                    state.usual_kmh + cfg.usual_ewma_alpha * (mean - state.usual_kmh))
+        return out
+
+    def _change(self, cell: str, state: _Cell, start: int, end: int, new_state: str,
+                mean: float, riders: int, usual: float | None = None) -> AreaRiskChange:
+        if new_state == "clear":
+            state.congested_since = None
+            state.alerted_riders.clear()
+            state.empty_windows = 0
+        return AreaRiskChange(
+            change_id=derived_id("area", cell, start, new_state), cell=cell, ts=start,
+            window_end_ts=end, state=new_state,  # type: ignore[arg-type]
+            mean_speed_kmh=round(mean, 2),
+            usual_speed_kmh=round(usual if usual is not None else self.usual_kmh(cell), 2),
+            riders=riders)
+
+    def _alert_riders(self, cell: str, state: _Cell, window: _Window, start: int, end: int,
+                      mean: float, usual: float) -> list[RiderAlert]:
+        cooldown_ms = self.cfg.alert_cooldown_s * 1000
+        alerts = []
+        for rider_id in sorted(window.riders - state.alerted_riders):
+            state.alerted_riders.add(rider_id)
+            last = self._last_rider_alert.get(rider_id)
+            if last is not None and end - last < cooldown_ms:
+                continue
+            self._last_rider_alert[rider_id] = end
+            alerts.append(RiderAlert(
+                alert_id=derived_id("alert", rider_id, "congestion", cell, state.congested_since),
+                rider_id=rider_id, ts=end - 1, kind="congestion", severity="info",
+                message=message("congestion"),
+                evidence={"cell": cell, "mean_speed_kmh": round(mean, 1),
+                          "usual_speed_kmh": round(usual, 1), "window_start_ts": start}))
+        return alerts

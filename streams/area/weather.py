@@ -1,0 +1,108 @@
+"""The weather in force per city, as a history queried by event time."""
+
+import bisect
+from dataclasses import dataclass
+
+from schemas import WeatherEvent
+from streams.config.thresholds import Weather
+from streams.core.ids import derived_id
+
+# Weather older than this (event time) is forgotten: no order or ride looks further back.
+_RETENTION_MS = 24 * 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class SevereWeather:
+    """A severe warning in force; re-issues of the same level and condition are one warning."""
+
+    warning_id: str
+    city: str
+    level: str
+    condition: str
+    issued_ts: int
+    until_ts: int
+    temperature_c: float | None
+
+
+def is_severe(event: WeatherEvent, rules: Weather) -> bool:
+    return (
+        event.warning_level in rules.severe_levels
+        or event.condition in rules.severe_conditions
+        or (event.temperature_c is not None and event.temperature_c >= rules.heat_c)
+    )
+
+
+class WeatherBook:
+    def __init__(self, rules: Weather) -> None:
+        self.rules = rules
+        self._by_city: dict[str, list[tuple[int, tuple, WeatherEvent]]] = {}
+
+    def add(self, event: WeatherEvent) -> bool:
+        """Record a weather event; False for an exact duplicate."""
+        history = self._by_city.setdefault(event.city, [])
+        key = (event.ts, event.model_dump_json())
+        entry = (event.ts, (key[1],), event)
+        i = bisect.bisect_left(history, entry[:2], key=lambda e: e[:2])
+        if i < len(history) and history[i][:2] == entry[:2]:
+            return False
+        history.insert(i, entry)
+        horizon = event.ts - _RETENTION_MS
+        while history and history[0][0] < horizon and len(history) > 1:
+            history.pop(0)
+        return True
+
+    def in_force(self, city: str | None, ts: int) -> WeatherEvent | None:
+        """The latest report issued at or before ts that is still valid at ts."""
+        history = self._by_city.get(city or "")
+        if not history:
+            return None
+        i = bisect.bisect_right(history, ts, key=lambda e: e[0])
+        if i == 0:
+            return None
+        event = history[i - 1][2]
+        return event if event.valid_until > ts else None  # type: ignore[operator]
+
+    def severe_at(self, city: str | None, ts: int) -> SevereWeather | None:
+        event = self.in_force(city, ts)
+        if event is None or not is_severe(event, self.rules):
+            return None
+        return self._warning(event)
+
+    def severe_during(self, city: str | None, start: int, end: int) -> list[SevereWeather]:
+        """Every severe warning in force at some moment of [start, end]."""
+        history = self._by_city.get(city or "")
+        if not history:
+            return []
+        found: dict[str, SevereWeather] = {}
+        first = self.in_force(city, start)
+        candidates = [first] if first is not None else []
+        lo = bisect.bisect_right(history, start, key=lambda e: e[0])
+        hi = bisect.bisect_right(history, end, key=lambda e: e[0])
+        candidates += [e[2] for e in history[lo:hi]]
+        for event in candidates:
+            if is_severe(event, self.rules):
+                warning = self._warning(event)
+                found.setdefault(warning.warning_id, warning)
+        return list(found.values())
+
+    def _warning(self, event: WeatherEvent) -> SevereWeather:
+        # Walk back over re-issues that continue the same warning without a gap, so a warning
+        # re-sent every 10 minutes is one warning with one id.
+        history = self._by_city[event.city]
+        i = bisect.bisect_left(history, event.ts, key=lambda e: e[0])
+        first = event
+        while i > 0:
+            prev = history[i - 1][2]
+            if (prev.warning_level, prev.condition) != (first.warning_level, first.condition):
+                break
+            if prev.valid_until < first.ts:  # type: ignore[operator]
+                break
+            first = prev
+            i -= 1
+        return SevereWeather(
+            warning_id=derived_id("weather", event.city, first.ts, first.warning_level,
+                                  first.condition),
+            city=event.city, level=event.warning_level, condition=event.condition,
+            issued_ts=first.ts, until_ts=event.valid_until,  # type: ignore[arg-type]
+            temperature_c=event.temperature_c,
+        )

@@ -1,0 +1,1 @@
+"""The order side of the core: lifecycles, timeout exemptions and weather subsidies."""

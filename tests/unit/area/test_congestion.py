@@ -1,0 +1,46 @@
+from streams.config.thresholds import DetectionSettings
+from tests.builders import alerts, of, ride, run_core
+
+
+def _crowd(speed_kmh: float, start_s: float, riders: int = 4, duration_s: float = 600) -> list:
+    # Riders on the same short street, back and forth, so they stay in one or two cells.
+    out = []
+    for r in range(riders):
+        for leg in range(int(duration_s // 120)):
+            out += ride(f"c{r}", start_s=start_s + leg * 120, duration_s=116, every_s=4,
+                        speed_kmh=speed_kmh, heading_deg=90 if leg % 2 == 0 else 270)
+    return out
+
+
+def test_a_slowed_down_cell_is_marked_and_released():
+    # 10 minutes crawling at walking pace, then 20 minutes at normal speed.
+    events = sorted(_crowd(4, 0) + _crowd(18, 600, duration_s=1200), key=lambda e: e.ts)
+    out = run_core(events)
+    changes = of(out, "area_risk")
+    states = [c.state for c in changes]
+    assert "congested" in states and "clear" in states
+    first = next(c for c in changes if c.state == "congested")
+    assert first.mean_speed_kmh < 0.5 * first.usual_speed_kmh and first.riders >= 3
+    cleared = [c for c in changes if c.state == "clear" and c.cell == first.cell]
+    assert cleared and cleared[0].ts > first.ts
+    # Riders in the congested cell are told, once per congestion episode.
+    congestion_alerts = alerts(out, "congestion")
+    assert {a.rider_id for a in congestion_alerts} == {"c0", "c1", "c2", "c3"}
+    assert len(congestion_alerts) == 4
+
+
+def test_normal_speed_is_not_congestion():
+    assert of(run_core(sorted(_crowd(18, 0), key=lambda e: e.ts)), "area_risk") == []
+
+
+def test_too_few_riders_are_not_judged():
+    events = sorted(_crowd(4, 0, riders=2), key=lambda e: e.ts)
+    assert of(run_core(events), "area_risk") == []
+
+
+def test_the_picture_is_in_event_time_windows():
+    settings = DetectionSettings.model_validate({"congestion": {"window_s": 120}})
+    events = sorted(_crowd(4, 0), key=lambda e: e.ts)
+    changes = of(run_core(events, settings=settings), "area_risk")
+    assert changes and all((c.window_end_ts - c.ts) == 120_000 for c in changes)
+    assert all(c.ts % 120_000 == 0 for c in changes)

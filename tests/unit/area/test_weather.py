@@ -1,0 +1,34 @@
+from streams.area.weather import WeatherBook
+from streams.config.thresholds import Weather
+from tests.builders import T0, alerts, by_time, ride, run_core, weather
+
+
+def test_one_severe_weather_alert_per_warning_not_per_ping():
+    events = by_time([weather(0, minutes=30), weather(1200, minutes=30),  # a re-issue
+                      *ride(duration_s=2400, every_s=4)])
+    [alert] = alerts(run_core(events), "severe_weather")
+    assert alert.severity == "info"
+    assert "slow down" in alert.message.en and "减速" in alert.message.zh
+    assert alert.evidence["warning_level"] == "orange"
+
+
+def test_a_new_warning_alerts_again_and_mild_weather_never():
+    events = by_time([weather(0, level="yellow", condition="rain", minutes=20),
+                      weather(1200, level="red", condition="typhoon", minutes=20),
+                      *ride(duration_s=2400, every_s=4)])
+    [alert] = alerts(run_core(events), "severe_weather")
+    assert alert.evidence["warning_level"] == "red"
+
+
+def test_weather_in_another_city_does_not_apply():
+    events = by_time([weather(0, city="beijing"), *ride(duration_s=600)])
+    assert alerts(run_core(events)) == []
+
+
+def test_lookup_by_event_time():
+    book = WeatherBook(Weather())
+    book.add(weather(0, minutes=10))
+    assert book.severe_at("shanghai", T0 + 60_000) is not None
+    assert book.severe_at("shanghai", T0 + 11 * 60_000) is None
+    assert book.severe_at("shanghai", T0 - 1) is None
+    assert not book.add(weather(0, minutes=10))  # exact duplicate
