@@ -18,6 +18,13 @@ class StreamTiming(BaseModel):
         "while offline and upload minutes later; 5 min covers the usual tunnel/elevator gap. "
         "Alerts are emitted once event time passes this bound, so it is also the alert delay.",
     )
+    duplicate_memory_s: float = Field(
+        60,
+        ge=0,
+        description="How long (event time) a processed record is remembered to recognise a "
+        "redelivered copy. Within the lateness bound a copy always meets its original still "
+        "buffered; this only spares dead letters for copies redelivered a little later.",
+    )
     idle_release_s: float = Field(
         300,
         ge=0,

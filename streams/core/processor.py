@@ -10,6 +10,7 @@ from streams.area.congestion import CongestionMap
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
 from streams.core.emissions import Emission
+from streams.core.events import Ping
 from streams.core.reorder import RiderBuffer, RiderEvent
 from streams.core.rider import RiderPipeline
 from streams.core.zones import ZoneMap
@@ -32,6 +33,7 @@ class CoreStats:
 class RiderState:
     buffer: RiderBuffer
     pipeline: RiderPipeline
+    scheduled: bool = False  # has an entry in the idle-release queue
 
 
 class KnightwatchCore:
@@ -53,6 +55,7 @@ class KnightwatchCore:
         self.stats = CoreStats()
         self._lateness_ms = int(self.settings.timing.allowed_lateness_s * 1000)
         self._idle_ms = int(self.settings.timing.idle_release_s * 1000)
+        self._dup_ms = int(self.settings.timing.duplicate_memory_s * 1000)
         # An order is decided once everything that could still bear on it is settled: its
         # congestion window and any speeding episode still open at delivery.
         sp = self.settings.speeding
@@ -74,7 +77,9 @@ class KnightwatchCore:
             return [self._late(event, raw, source_topic, self.area_clock)]
         if self._stream_max_ts is None or event.ts > self._stream_max_ts:
             self._stream_max_ts = event.ts
-        if type(event) is WeatherEvent:
+        if type(event) is GpsPing:
+            event = Ping.of(event)  # type: ignore[arg-type]
+        elif type(event) is WeatherEvent:
             if not self.weather.add(event):
                 self.stats.duplicates += 1
             return []
@@ -100,9 +105,10 @@ class KnightwatchCore:
         for rider_id in sorted(self.riders):
             state = self.riders[rider_id]
             ctx = self._context(rider_id)
-            events = state.buffer.release(_END_OF_TIME, self._lateness_ms)
+            events = state.buffer.release(_END_OF_TIME, self._dup_ms)
             out.extend(self._process(state, events, ctx))
             out.extend(self._count(state.pipeline.close(ctx)))
+            state.scheduled = False
         self._waiting.clear()
         self.area_clock = _END_OF_TIME
         out += self._count(self._area_emissions(self.congestion.finalize(_END_OF_TIME)))
@@ -125,10 +131,12 @@ class KnightwatchCore:
         if outcome == "late":
             self.stats.late += 1
             return [self._late(event, raw, source_topic, state.buffer.released_until)]
-        heapq.heappush(self._waiting, (event.ts, rider_id))
+        if not state.scheduled:
+            state.scheduled = True
+            heapq.heappush(self._waiting, (event.ts, rider_id))
         release_before = state.buffer.max_ts - self._lateness_ms  # type: ignore[operator]
         if state.buffer.earliest_ts() < release_before:  # type: ignore[operator]
-            events = state.buffer.release(release_before, self._lateness_ms)
+            events = state.buffer.release(release_before, self._dup_ms)
             return self._process(state, events, self._context(rider_id))
         return []
 
@@ -139,7 +147,7 @@ class KnightwatchCore:
         had_deliveries = len(pipeline.delivered)
         for event in events:
             kind = type(event)
-            if kind is GpsPing:
+            if kind is Ping:
                 out.extend(pipeline.on_ping(event, ctx))  # type: ignore[arg-type]
             elif kind is OrderEvent:
                 out.extend(pipeline.on_order_event(event, ctx))  # type: ignore[arg-type]
@@ -153,13 +161,20 @@ class KnightwatchCore:
     def _release_idle(self, before_ts: int) -> list[Emission]:
         out: list[Emission] = []
         waiting = self._waiting
+        # One entry per rider with buffered events, keyed by a time at or before its earliest
+        # one; an entry made stale by the rider's own releases is refreshed when it surfaces.
         while waiting and waiting[0][0] < before_ts:
             _, rider_id = heapq.heappop(waiting)
             state = self.riders[rider_id]
             earliest = state.buffer.earliest_ts()
             if earliest is not None and earliest < before_ts:
-                events = state.buffer.release(before_ts, self._lateness_ms)
+                events = state.buffer.release(before_ts, self._dup_ms)
                 out.extend(self._process(state, events, self._context(rider_id)))
+                earliest = state.buffer.earliest_ts()
+            if earliest is None:
+                state.scheduled = False
+            else:
+                heapq.heappush(waiting, (earliest, rider_id))
         return out
 
     def _decide(self, settled_until: int) -> list[Emission]:

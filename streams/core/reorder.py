@@ -9,19 +9,21 @@ import heapq
 from collections import deque
 
 from schemas import AlertReview, GpsPing, OrderEvent
+from streams.core.events import Ping
 
-RiderEvent = GpsPing | OrderEvent | AlertReview
+RiderEvent = Ping | GpsPing | OrderEvent | AlertReview
 
 # Within one millisecond, fixes come before the order actions they explain, and reviews last.
-_RANK = {GpsPing: 0, OrderEvent: 1, AlertReview: 2}
+_RANK = {Ping: 0, GpsPing: 0, OrderEvent: 1, AlertReview: 2}
 
 
 def identity(event: RiderEvent) -> tuple:
     """The content that makes an event unique, in a form that sorts without None."""
-    if type(event) is GpsPing:
+    kind = type(event)
+    if kind is Ping or kind is GpsPing:
         return (event.lat, event.lon, _f(event.speed_kmh), _f(event.heading_deg),
                 _f(event.accuracy_m), event.city or "")
-    if type(event) is OrderEvent:
+    if kind is OrderEvent:
         return (event.order_id, event.type, event.promised_ts or -1, event.city or "",
                 _f(event.lat), _f(event.lon))
     return (event.alert_id, event.verdict, event.reviewer or "")
@@ -40,8 +42,10 @@ class RiderBuffer:
         self._heap: list[tuple[int, int, tuple, RiderEvent]] = []
         self.max_ts: int | None = None
         self.released_until: int | None = None  # events before this were processed
-        self._seen: set[tuple] = set()
-        self._released_log: deque[tuple[int, tuple]] = deque()
+        # Hashes, not the keys themselves: a 64-bit hash is a fraction of a key's memory, and a
+        # collision (one in 2**64) would only drop one fix.
+        self._seen: set[int] = set()
+        self._released_log: deque[tuple[int, int]] = deque()
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -49,13 +53,14 @@ class RiderBuffer:
     def add(self, event: RiderEvent) -> str:
         """Buffer an event: 'buffered', 'duplicate' or 'late'."""
         rank = _RANK[type(event)]
-        key = (event.ts, rank, identity(event))
+        ident = identity(event)
+        key = hash((event.ts, rank, ident))
         if key in self._seen:
             return "duplicate"
         if self.released_until is not None and event.ts < self.released_until:
             return "late"
         self._seen.add(key)
-        heapq.heappush(self._heap, (event.ts, rank, key[2], event))
+        heapq.heappush(self._heap, (event.ts, rank, ident, event))
         if self.max_ts is None or event.ts > self.max_ts:
             self.max_ts = event.ts
         return "buffered"
@@ -69,7 +74,7 @@ class RiderBuffer:
         log = self._released_log
         while heap and heap[0][0] < before_ts:
             ts, rank, ident, event = heapq.heappop(heap)
-            log.append((ts, (ts, rank, ident)))
+            log.append((ts, hash((ts, rank, ident))))
             out.append(event)
         # Remember released events for one more lateness period: a duplicate arriving after its
         # original was processed must still be recognised as one.

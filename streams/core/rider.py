@@ -2,7 +2,8 @@
 
 from collections import deque
 
-from schemas import AlertReview, GpsPing, OrderEvent, RiderAlert
+from schemas import AlertReview, OrderEvent, RiderAlert
+from streams.core.events import Ping
 from streams.core.emissions import Emission
 from streams.core.fix import Fix
 from streams.core.ids import derived_id
@@ -70,14 +71,16 @@ class RiderPipeline:
 
     # -- events ----------------------------------------------------------------------------
 
-    def on_ping(self, ping: GpsPing, ctx: RiderContext) -> list[Emission]:
+    def on_ping(self, ping: Ping, ctx: RiderContext) -> list[Emission]:
         if ping.city:
             self.city = ping.city
         fix, anomaly = self.gps.clean(ping, ctx)
         alerts: list[RiderAlert] = [anomaly] if anomaly is not None else []
         if fix is not None:
             for detector in self._fix_detectors():
-                alerts.extend(detector.on_fix(fix, ctx))
+                found = detector.on_fix(fix, ctx)
+                if found:
+                    alerts.extend(found)
             moving = self._observe(fix, ctx)
             if moving:
                 weather = self._weather_reminder(fix, ctx)

@@ -121,6 +121,8 @@ class ZoneMap:
         self, lat: float, lon: float, default_kmh: float
     ) -> tuple[float, str | None]:
         """The lowest limit that applies here and the zone that sets it (None: the default)."""
+        if not self.zones:
+            return default_kmh, None
         best, name = default_kmh, None
         for zone in self.zones_at(lat, lon):
             limit = zone.speed_limit_kmh

@@ -2,7 +2,8 @@
 
 from collections import deque
 
-from schemas import GpsPing, RiderAlert
+from schemas import RiderAlert
+from streams.core.events import Ping
 from streams.core.fix import Fix
 from streams.core.geo import bearing_deg, haversine_m
 from streams.detectors.base import RiderContext, build_alert
@@ -15,12 +16,12 @@ class GpsCleaner:
 
     def __init__(self) -> None:
         self._history: deque[tuple[int, float, float]] = deque()  # accepted (ts, lat, lon)
-        self._candidates: list[GpsPing] = []  # fixes agreeing with each other, not the track
+        self._candidates: list[Ping] = []  # fixes agreeing with each other, not the track
         self._last_anomaly_ts: int | None = None
         self.dropped_inaccurate = 0
         self.rejected = 0
 
-    def clean(self, ping: GpsPing, ctx: RiderContext) -> tuple[Fix | None, RiderAlert | None]:
+    def clean(self, ping: Ping, ctx: RiderContext) -> tuple[Fix | None, RiderAlert | None]:
         cfg = ctx.settings.gps
         if ping.accuracy_m is not None and ping.accuracy_m > cfg.max_accuracy_m:
             self.dropped_inaccurate += 1
@@ -35,7 +36,7 @@ class GpsCleaner:
         self._candidates.clear()
         return self._accept(ping, ctx), None
 
-    def _is_jump(self, ts: int, lat: float, lon: float, ping: GpsPing, ctx: RiderContext) -> bool:
+    def _is_jump(self, ts: int, lat: float, lon: float, ping: Ping, ctx: RiderContext) -> bool:
         cfg = ctx.settings.gps
         distance = haversine_m(lat, lon, ping.lat, ping.lon)
         if distance < cfg.jump_min_distance_m:
@@ -43,7 +44,7 @@ class GpsCleaner:
         return distance / ((ping.ts - ts) / 1000) * 3.6 > cfg.teleport_speed_kmh
 
     def _on_jump(
-        self, ping: GpsPing, last_ts: int, last_lat: float, last_lon: float, ctx: RiderContext
+        self, ping: Ping, last_ts: int, last_lat: float, last_lon: float, ctx: RiderContext
     ) -> tuple[Fix | None, RiderAlert | None]:
         cfg = ctx.settings.gps
         if self._candidates:
@@ -82,7 +83,7 @@ class GpsCleaner:
         )
         return None, alert
 
-    def _accept(self, ping: GpsPing, ctx: RiderContext) -> Fix:
+    def _accept(self, ping: Ping, ctx: RiderContext) -> Fix:
         cfg = ctx.settings.gps
         history = self._history
         horizon = ping.ts - int(cfg.derived_speed_max_span_s * 1000)
