@@ -3,8 +3,8 @@
 from collections import deque
 
 from schemas import AlertReview, OrderEvent, RiderAlert
-from streams.core.events import Ping
 from streams.core.emissions import Emission
+from streams.core.events import Ping
 from streams.core.fix import Fix
 from streams.core.ids import derived_id
 from streams.core.messages import CONDITION_ZH, LEVEL_ZH

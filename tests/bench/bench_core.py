@@ -108,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio core / decode            {t_core / t_decode:6.2f}x the time of validation")
     print(f"ratio replay / core            {t_replay / t_core:6.2f}x the time of the core")
     cores = FLEET_PINGS_PER_S / rates["replay (parse+core+write)"]
+    core_only = math.ceil(FLEET_PINGS_PER_S / rates["core (typed events)"])
     print(f"fleet: {FLEET_PINGS_PER_S:,} pings/s needs ~{math.ceil(cores)} cores at the replay "
-          f"rate ({math.ceil(FLEET_PINGS_PER_S / rates['core (typed events)'])} for the core alone)")
+          f"rate ({core_only} for the core alone)")
     print(f"state held per rider (incl. 5 min reorder buffer): {per_rider / 1024:.1f} KiB; "
           f"{FLEET_RIDERS:,} riders: {per_rider * FLEET_RIDERS / 2**30:.1f} GiB across the fleet")
     print(f"alerts: {dict(summary.alerts_by_kind)}")  # type: ignore[union-attr]
