@@ -49,7 +49,6 @@ class CongestionMap:
         self._open: dict[int, dict[str, _Window]] = {}
         self._cells: dict[str, _Cell] = {}
         self._congested: dict[tuple[str, int], CongestedWindow] = {}
-        self._last_rider_alert: dict[str, int] = {}
         self.finalized_until = -(2**62)
         self.dropped_late = 0
 
@@ -148,14 +147,9 @@ class CongestionMap:
 
     def _alert_riders(self, cell: str, state: _Cell, window: _Window, start: int, end: int,
                       mean: float, usual: float) -> list[RiderAlert]:
-        cooldown_ms = self.cfg.alert_cooldown_s * 1000
         alerts = []
         for rider_id in sorted(window.riders - state.alerted_riders):
             state.alerted_riders.add(rider_id)
-            last = self._last_rider_alert.get(rider_id)
-            if last is not None and end - last < cooldown_ms:
-                continue
-            self._last_rider_alert[rider_id] = end
             alerts.append(RiderAlert(
                 alert_id=derived_id("alert", rider_id, "congestion", cell, state.congested_since),
                 rider_id=rider_id, ts=end - 1, kind="congestion", severity="info",

@@ -321,9 +321,6 @@ class Congestion(BaseModel):
         3, ge=1,
         description="A congested cell with no riders for this many windows is released.",
     )
-    alert_cooldown_s: float = Field(
-        900, ge=0, description="At most one congestion info alert per rider in this period."
-    )
 
 
 class Orders(BaseModel):

@@ -10,7 +10,7 @@ from streams.area.congestion import CongestionMap
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
 from streams.core.emissions import Emission
-from streams.core.events import Ping
+from streams.core.events import HEARTBEAT_PREFIX, Ping
 from streams.core.reorder import RiderBuffer, RiderEvent
 from streams.core.rider import RiderPipeline
 from streams.core.zones import ZoneMap
@@ -33,7 +33,8 @@ class CoreStats:
 class RiderState:
     buffer: RiderBuffer
     pipeline: RiderPipeline
-    scheduled: bool = False  # has an entry in the idle-release queue
+    scheduled_ts: int | None = None  # key of its entry in the idle-release queue
+    quiet_check: bool = False  # has an entry in the quiet-rider queue
 
 
 class KnightwatchCore:
@@ -56,6 +57,8 @@ class KnightwatchCore:
         self._lateness_ms = int(self.settings.timing.allowed_lateness_s * 1000)
         self._idle_ms = int(self.settings.timing.idle_release_s * 1000)
         self._dup_ms = int(self.settings.timing.duplicate_memory_s * 1000)
+        self._quiet_gap_ms = max(self._idle_ms, 60_000,
+                                 int(2 * self.settings.speeding.max_gap_s * 1000))
         # An order is decided once everything that could still bear on it is settled: its
         # congestion window and any speeding episode still open at delivery.
         sp = self.settings.speeding
@@ -65,6 +68,7 @@ class KnightwatchCore:
         self.area_clock: int = -_END_OF_TIME
         self._waiting: list[tuple[int, str]] = []  # (buffered event ts, rider) for idle release
         self._deciding: list[tuple[int, str]] = []  # (delivery ts, rider) awaiting decisions
+        self._quiet: list[tuple[int, str]] = []  # (last processed ts, rider)
         self._contexts: dict[str, RiderContext] = {}
 
     # -- input -----------------------------------------------------------------------------
@@ -72,18 +76,26 @@ class KnightwatchCore:
     def ingest(self, event: InputEvent, raw: str | None = None,
                source_topic: str = "") -> list[Emission]:
         self.stats.events += 1
+        kind = type(event)
+        if kind is GpsPing and event.rider_id.startswith(HEARTBEAT_PREFIX):  # type: ignore[union-attr]
+            self._move_stream_clock(event.ts)
+            return self.advance()
         if event.ts < self.area_clock:
             self.stats.late += 1
             return [self._late(event, raw, source_topic, self.area_clock)]
-        if self._stream_max_ts is None or event.ts > self._stream_max_ts:
-            self._stream_max_ts = event.ts
-        if type(event) is GpsPing:
+        if kind is GpsPing:
+            self._move_stream_clock(event.ts)
             event = Ping.of(event)  # type: ignore[arg-type]
-        elif type(event) is WeatherEvent:
+        elif kind is WeatherEvent:
             if not self.weather.add(event):
                 self.stats.duplicates += 1
             return []
         return self._on_rider_event(event, raw, source_topic)  # type: ignore[arg-type]
+
+    def _move_stream_clock(self, ts: int) -> None:
+        # Fixes (and heartbeats) drive the stream's clock, for the reason riders' clocks do.
+        if self._stream_max_ts is None or ts > self._stream_max_ts:
+            self._stream_max_ts = ts
 
     def advance(self) -> list[Emission]:
         """Move the area clock to the stream's event time less lateness and idle wait: process
@@ -95,6 +107,7 @@ class KnightwatchCore:
             return []
         self.area_clock = clock
         out = self._release_idle(clock)
+        out += self._close_quiet(clock)
         out += self._count(self._area_emissions(self.congestion.finalize(clock)))
         out += self._decide(clock - self._settle_ms)
         return out
@@ -108,8 +121,10 @@ class KnightwatchCore:
             events = state.buffer.release(_END_OF_TIME, self._dup_ms)
             out.extend(self._process(state, events, ctx))
             out.extend(self._count(state.pipeline.close(ctx)))
-            state.scheduled = False
+            state.scheduled_ts = None
+            state.quiet_check = False
         self._waiting.clear()
+        self._quiet.clear()
         self.area_clock = _END_OF_TIME
         out += self._count(self._area_emissions(self.congestion.finalize(_END_OF_TIME)))
         out += self._decide(_END_OF_TIME)
@@ -131,10 +146,12 @@ class KnightwatchCore:
         if outcome == "late":
             self.stats.late += 1
             return [self._late(event, raw, source_topic, state.buffer.released_until)]
-        if not state.scheduled:
-            state.scheduled = True
+        if state.scheduled_ts is None or event.ts < state.scheduled_ts:
+            state.scheduled_ts = event.ts
             heapq.heappush(self._waiting, (event.ts, rider_id))
-        release_before = state.buffer.max_ts - self._lateness_ms  # type: ignore[operator]
+        if state.buffer.max_ts is None:
+            return []
+        release_before = state.buffer.max_ts - self._lateness_ms
         if state.buffer.earliest_ts() < release_before:  # type: ignore[operator]
             events = state.buffer.release(release_before, self._dup_ms)
             return self._process(state, events, self._context(rider_id))
@@ -153,6 +170,9 @@ class KnightwatchCore:
                 out.extend(pipeline.on_order_event(event, ctx))  # type: ignore[arg-type]
             else:
                 out.extend(pipeline.on_review(event, ctx))  # type: ignore[arg-type]
+        if events and not state.quiet_check:
+            state.quiet_check = True
+            heapq.heappush(self._quiet, (events[-1].ts, ctx.rider_id))
         if len(pipeline.delivered) > had_deliveries:
             for order in pipeline.delivered[had_deliveries:]:
                 heapq.heappush(self._deciding, (order.delivered_ts, ctx.rider_id))
@@ -164,17 +184,41 @@ class KnightwatchCore:
         # One entry per rider with buffered events, keyed by a time at or before its earliest
         # one; an entry made stale by the rider's own releases is refreshed when it surfaces.
         while waiting and waiting[0][0] < before_ts:
-            _, rider_id = heapq.heappop(waiting)
+            ts, rider_id = heapq.heappop(waiting)
             state = self.riders[rider_id]
+            if ts != state.scheduled_ts:
+                continue  # superseded by an earlier entry
             earliest = state.buffer.earliest_ts()
             if earliest is not None and earliest < before_ts:
                 events = state.buffer.release(before_ts, self._dup_ms)
                 out.extend(self._process(state, events, self._context(rider_id)))
                 earliest = state.buffer.earliest_ts()
-            if earliest is None:
-                state.scheduled = False
-            else:
+            state.scheduled_ts = earliest
+            if earliest is not None:
                 heapq.heappush(waiting, (earliest, rider_id))
+        return out
+
+    def _close_quiet(self, clock: int) -> list[Emission]:
+        """Riders with nothing since before the area clock: close their episodes, as their next
+        fix (after so long a gap) would, so quiet riders' alerts are not held back."""
+        out: list[Emission] = []
+        quiet = self._quiet
+        # The next event can be no earlier than the clock, so a gap longer than any detector's
+        # own (30 s for speeding) is certain: closing now is what that next event would do.
+        before = clock - self._quiet_gap_ms
+        while quiet and quiet[0][0] < before:
+            ts, rider_id = heapq.heappop(quiet)
+            state = self.riders[rider_id]
+            last = state.buffer.last_ts
+            if last is not None and last > ts:
+                heapq.heappush(quiet, (last, rider_id))
+                continue
+            pending = state.buffer.earliest_ts()
+            if pending is not None:
+                heapq.heappush(quiet, (max(pending, ts + 1), rider_id))
+                continue
+            state.quiet_check = False
+            out.extend(self._count(state.pipeline.close(self._context(rider_id))))
         return out
 
     def _decide(self, settled_until: int) -> list[Emission]:

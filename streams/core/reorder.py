@@ -36,11 +36,12 @@ def _f(value: float | None) -> float:
 class RiderBuffer:
     """Reorder buffer and duplicate filter of one rider."""
 
-    __slots__ = ("_heap", "_released_log", "_seen", "max_ts", "released_until")
+    __slots__ = ("_heap", "_released_log", "_seen", "last_ts", "max_ts", "released_until")
 
     def __init__(self) -> None:
         self._heap: list[tuple[int, int, tuple, RiderEvent]] = []
-        self.max_ts: int | None = None
+        self.max_ts: int | None = None  # newest fix
+        self.last_ts: int | None = None  # newest event processed
         self.released_until: int | None = None  # events before this were processed
         # Hashes, not the keys themselves: a 64-bit hash is a fraction of a key's memory, and a
         # collision (one in 2**64) would only drop one fix.
@@ -61,7 +62,9 @@ class RiderBuffer:
             return "late"
         self._seen.add(key)
         heapq.heappush(self._heap, (event.ts, rank, ident, event))
-        if self.max_ts is None or event.ts > self.max_ts:
+        # Only fixes move a rider's clock: they come every few seconds from the phone itself,
+        # while order events come from other services and may run ahead of it.
+        if rank == 0 and (self.max_ts is None or event.ts > self.max_ts):
             self.max_ts = event.ts
         return "buffered"
 
@@ -76,6 +79,8 @@ class RiderBuffer:
             ts, rank, ident, event = heapq.heappop(heap)
             log.append((ts, hash((ts, rank, ident))))
             out.append(event)
+        if out:
+            self.last_ts = out[-1].ts
         # Remember released events for one more lateness period: a duplicate arriving after its
         # original was processed must still be recognised as one.
         horizon = self.released_until - dedupe_horizon_ms
