@@ -35,6 +35,17 @@ class _Cell:
 
 
 @dataclass(frozen=True, slots=True)
+class PartialWindow:
+    """One source's share of a cell window, for a judge that sees every source."""
+
+    window_start: int
+    cell: str
+    speed_sum: float
+    fixes: int
+    riders: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CongestedWindow:
     cell: str
     window_start: int
@@ -51,6 +62,7 @@ class CongestionMap:
         self._congested: dict[tuple[str, int], CongestedWindow] = {}
         self.finalized_until = -(2**62)
         self.dropped_late = 0
+        self.newly_congested: list[CongestedWindow] = []  # judged since last drained
 
     def cell_of(self, lat: float, lon: float) -> str:
         return h3.latlng_to_cell(lat, lon, self.cfg.h3_resolution)
@@ -82,6 +94,36 @@ class CongestionMap:
 
     def congested(self, cell: str, window_start: int) -> CongestedWindow | None:
         return self._congested.get((cell, window_start))
+
+    def take_final(self, until_ts: int) -> list[PartialWindow]:
+        """Hand over (instead of judging) the windows that end by `until_ts`: a source of a
+        judge that sees every source."""
+        out = []
+        for start in sorted(s for s in self._open if s + self.window_ms <= until_ts):
+            cells = self._open.pop(start)
+            out += [PartialWindow(start, cell, w.speed_sum, w.fixes, tuple(sorted(w.riders)))
+                    for cell, w in sorted(cells.items())]
+        if until_ts > self.finalized_until:
+            self.finalized_until = until_ts
+        return out
+
+    def merge(self, part: PartialWindow) -> None:
+        if part.window_start + self.window_ms <= self.finalized_until:
+            self.dropped_late += 1
+            return
+        window = self._open.setdefault(part.window_start, {}).get(part.cell)
+        if window is None:
+            window = self._open[part.window_start][part.cell] = _Window()
+        window.speed_sum += part.speed_sum
+        window.fixes += part.fixes
+        window.riders.update(part.riders)
+
+    def record_congested(self, judged: CongestedWindow) -> None:
+        """A judgement made elsewhere, kept for exemption look-ups."""
+        self._congested[(judged.cell, judged.window_start)] = judged
+
+    def judged_congested(self, since_ts: int) -> list[CongestedWindow]:
+        return [v for k, v in sorted(self._congested.items()) if k[1] >= since_ts]
 
     def finalize(self, until_ts: int) -> list[AreaRiskChange | RiderAlert]:
         """Judge every window that ends at or before `until_ts`, oldest first."""
@@ -121,8 +163,9 @@ class CongestionMap:
                 out.append(self._change(cell, state, start, end, "clear", mean,
                                         len(window.riders), usual))
             if state.congested_since is not None:
-                self._congested[(cell, start)] = CongestedWindow(cell, start, round(mean, 2),
-                                                                 round(usual, 2))
+                judged = CongestedWindow(cell, start, round(mean, 2), round(usual, 2))
+                self._congested[(cell, start)] = judged
+                self.newly_congested.append(judged)
                 out.extend(self._alert_riders(cell, state, window, start, end, mean, usual))
             else:
                 # Only free-flowing windows teach the usual speed: a long jam must not become

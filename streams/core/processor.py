@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, WeatherEvent
 from streams.area.congestion import CongestionMap
+from streams.area.judge import AreaJudgement, AreaProgress
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
 from streams.core.emissions import Emission
@@ -47,7 +48,10 @@ class KnightwatchCore:
     """
 
     def __init__(self, settings: DetectionSettings | None = None,
-                 zones: ZoneMap | None = None) -> None:
+                 zones: ZoneMap | None = None, *, area_source: int | None = None,
+                 area_judges: int = 1) -> None:
+        """`area_source`: this core is one partition of a fleet (numbered so) and hands its
+        congestion shares to `area_judges` judges instead of judging them itself."""
         self.settings = settings or DetectionSettings()
         self.zones = zones or ZoneMap.empty()
         self.weather = WeatherBook(self.settings.weather)
@@ -70,6 +74,9 @@ class KnightwatchCore:
         self._deciding: list[tuple[int, str]] = []  # (delivery ts, rider) awaiting decisions
         self._quiet: list[tuple[int, str]] = []  # (last processed ts, rider)
         self._contexts: dict[str, RiderContext] = {}
+        self.area_source = area_source
+        self._judges = area_judges
+        self._judged: dict[int, int] = {}  # judge -> judged until
 
     # -- input -----------------------------------------------------------------------------
 
@@ -108,9 +115,28 @@ class KnightwatchCore:
         self.area_clock = clock
         out = self._release_idle(clock)
         out += self._close_quiet(clock)
-        out += self._count(self._area_emissions(self.congestion.finalize(clock)))
-        out += self._decide(clock - self._settle_ms)
+        if self.area_source is None:
+            out += self._count(self._area_emissions(self.congestion.finalize(clock)))
+            out += self._decide(clock - self._settle_ms)
+        else:
+            partials = tuple(self.congestion.take_final(clock))
+            out.append(Emission("area_progress", None,
+                                AreaProgress(self.area_source, clock, partials)))  # type: ignore[arg-type]
+            out += self._decide(min(clock, self.judged_until()) - self._settle_ms)
         return out
+
+    def judged_until(self) -> int:
+        if len(self._judged) < self._judges:
+            return -_END_OF_TIME
+        return min(self._judged.values())
+
+    def on_judgement(self, judgement: AreaJudgement) -> list[Emission]:
+        """Congestion judged elsewhere (fleet mode): remember it and decide settled orders."""
+        for window in judgement.congested:
+            self.congestion.record_congested(window)
+        if judgement.until_ts > self._judged.get(judgement.judge, -_END_OF_TIME):
+            self._judged[judgement.judge] = judgement.until_ts
+        return self._decide(min(self.area_clock, self.judged_until()) - self._settle_ms)
 
     def close(self) -> list[Emission]:
         """End of input: close every open window and episode as if event time moved past it."""
@@ -126,8 +152,13 @@ class KnightwatchCore:
         self._waiting.clear()
         self._quiet.clear()
         self.area_clock = _END_OF_TIME
-        out += self._count(self._area_emissions(self.congestion.finalize(_END_OF_TIME)))
-        out += self._decide(_END_OF_TIME)
+        if self.area_source is None:
+            out += self._count(self._area_emissions(self.congestion.finalize(_END_OF_TIME)))
+            out += self._decide(_END_OF_TIME)
+        else:
+            partials = tuple(self.congestion.take_final(_END_OF_TIME))
+            out.append(Emission("area_progress", None,
+                                AreaProgress(self.area_source, _END_OF_TIME, partials)))  # type: ignore[arg-type]
         return out
 
     # -- riders ----------------------------------------------------------------------------

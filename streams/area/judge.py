@@ -1,0 +1,61 @@
+"""The congestion judge of a fleet: cell windows are judged from every source's share once every
+source has moved past them.
+
+In one process (replay) the core judges its own windows. In a fleet each worker partition sees
+only its riders, so it hands each finished window's share to the judge that owns the cell, with
+its progress in event time; a judge decides a window when the slowest source has passed it.
+"""
+
+from dataclasses import dataclass, field
+
+from schemas import AreaRiskChange, RiderAlert
+from streams.area.congestion import CongestedWindow, CongestionMap, PartialWindow
+from streams.config.thresholds import Congestion
+
+
+@dataclass(frozen=True, slots=True)
+class AreaProgress:
+    """From a rider partition: its shares of finished windows, and how far it has got."""
+
+    source: int
+    until_ts: int
+    partials: tuple[PartialWindow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AreaJudgement:
+    """From a judge: congested windows judged, and the time up to which it has judged."""
+
+    judge: int
+    until_ts: int
+    congested: tuple[CongestedWindow, ...] = ()
+
+
+@dataclass
+class AreaJudge:
+    cfg: Congestion
+    judge_id: int
+    sources: int
+    map: CongestionMap = field(init=False)
+    progress: dict[int, int] = field(default_factory=dict)
+    until_ts: int = -(2**62)
+
+    def __post_init__(self) -> None:
+        self.map = CongestionMap(self.cfg)
+
+    def on_progress(
+        self, message: AreaProgress
+    ) -> tuple[list[AreaRiskChange | RiderAlert], AreaJudgement | None]:
+        for part in message.partials:
+            self.map.merge(part)
+        if message.until_ts > self.progress.get(message.source, -(2**62)):
+            self.progress[message.source] = message.until_ts
+        if len(self.progress) < self.sources:
+            return [], None
+        low = min(self.progress.values())
+        if low <= self.until_ts:
+            return [], None
+        self.until_ts = low
+        decided = self.map.finalize(low)
+        congested, self.map.newly_congested = tuple(self.map.newly_congested), []
+        return decided, AreaJudgement(self.judge_id, low, congested)

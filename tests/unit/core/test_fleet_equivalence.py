@@ -1,0 +1,31 @@
+"""A fleet of partition cores with congestion judges gives what one core gives."""
+
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.builders import run_core
+from tests.unit.core.fleet_driver import run_fleet
+from tests.unit.core.test_arrival_order_properties import (
+    ZONES,
+    canonical,
+    scenario,
+    shuffled_within_lateness,
+)
+
+BASELINE = canonical(run_core(scenario(), zones=ZONES))
+
+
+def test_three_partitions_two_judges_match_one_core():
+    fleet = canonical(run_fleet(scenario(), partitions=3, judges=2, zones=ZONES))
+    assert fleet == BASELINE
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=0, max_value=2**32), st.integers(min_value=1, max_value=5),
+       st.integers(min_value=1, max_value=3))
+def test_any_partitioning_and_arrival_order_match_one_core(seed, partitions, judges):
+    events = shuffled_within_lateness(scenario(), random.Random(seed))
+    fleet = canonical(run_fleet(events, partitions=partitions, judges=judges, zones=ZONES))
+    assert fleet == BASELINE
