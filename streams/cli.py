@@ -52,6 +52,33 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from streams.worker.app import create_app
+    from streams.worker.topics import ensure_topics
+
+    settings = _settings(args)
+    if settings.zones_file:
+        ZoneMap.load(settings.zones_file)  # a bad zones file fails here, by name
+    level = {"crit": "CRITICAL", "warn": "WARNING"}.get(args.loglevel, args.loglevel.upper())
+    logging.basicConfig(level=level,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    ensure_topics(settings)
+    app = create_app(settings)
+    sys.argv = ["knightwatch", "worker", "--loglevel", args.loglevel]
+    app.main()
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from streams.worker.topics import ensure_topics
+
+    for name in ensure_topics(_settings(args)):
+        print(f"created {name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="knightwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "schemas/json"))
     p.add_argument("--check", action="store_true")
     p.set_defaults(func=cmd_schemas)
+
+    p = sub.add_parser("worker", help="run a Kafka worker (settings from KNIGHTWATCH_* env)")
+    p.add_argument("--config", help="settings file (.toml or .json)")
+    p.add_argument("--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"])
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("topics", help="create the Kafka topics (idempotent)")
+    p.add_argument("--config", help="settings file (.toml or .json)")
+    p.set_defaults(func=cmd_topics)
 
     p = sub.add_parser("settings", help="print every setting with its default as Markdown")
     p.set_defaults(func=cmd_settings)

@@ -46,9 +46,14 @@ class AreaJudge:
     def on_progress(
         self, message: AreaProgress
     ) -> tuple[list[AreaRiskChange | RiderAlert], AreaJudgement | None]:
+        seen_until = self.progress.get(message.source, -(2**62))
+        window_ms = self.map.window_ms
         for part in message.partials:
-            self.map.merge(part)
-        if message.until_ts > self.progress.get(message.source, -(2**62)):
+            # A source that restarted from its last checkpoint sends again what it had sent;
+            # being deterministic, it is the same share: merge each window once.
+            if part.window_start + window_ms > seen_until:
+                self.map.merge(part)
+        if message.until_ts > seen_until:
             self.progress[message.source] = message.until_ts
         if len(self.progress) < self.sources:
             return [], None

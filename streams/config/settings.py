@@ -36,10 +36,15 @@ class KafkaSettings(BaseModel):
     gps_partitions: int = Field(12, ge=1, description="Partitions of the GPS topic: the "
                                 "ceiling on the number of busy workers.")
     partitions: int = Field(12, ge=1, description="Partitions of every other topic created.")
+    area_partitions: int = Field(4, ge=1, description="Partitions of the internal congestion "
+                                 "topic: how many congestion judges the fleet runs.")
     replication_factor: int = Field(1, ge=1, description="Replication of created topics; "
                                     "3 on a production cluster.")
-    processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
-        "exactly_once", description="Kafka transactions for outputs, offsets and state.")
+    checkpoint_interval_s: float = Field(
+        1.0, gt=0, description="A partition commits its outputs, state and offsets in one Kafka "
+        "transaction at least this often (outputs wait for it: it adds to alert latency).")
+    checkpoint_every: int = Field(
+        5000, ge=1, description="... or after this many records, whichever comes first.")
 
 
 class KnightwatchSettings(BaseSettings):
@@ -55,6 +60,8 @@ class KnightwatchSettings(BaseSettings):
                           description="Port of the worker's web server and /metrics.")
     zones_file: Path | None = Field(None, description="GeoJSON of restricted zones and "
                                     "one-way segments.")
+    data_dir: Path = Field(Path(".run/worker"), description="Where a worker keeps its local "
+                           "files (Faust's data directory).")
 
 
 class SettingsError(ValueError):

@@ -74,6 +74,10 @@ class KnightwatchCore:
         self._deciding: list[tuple[int, str]] = []  # (delivery ts, rider) awaiting decisions
         self._quiet: list[tuple[int, str]] = []  # (last processed ts, rider)
         self._contexts: dict[str, RiderContext] = {}
+        # Fleet mode: event time up to which every input source has delivered (see set_input_cap).
+        self.input_cap = _END_OF_TIME
+        # Riders whose state changed since the owner last drained this (fleet checkpoints).
+        self.touched: set[str] = set()
         self.area_source = area_source
         self._judges = area_judges
         self._judged: dict[int, int] = {}  # judge -> judged until
@@ -109,7 +113,7 @@ class KnightwatchCore:
         riders who went quiet, judge congestion windows, decide settled orders."""
         if self._stream_max_ts is None:
             return []
-        clock = self._stream_max_ts - self._lateness_ms - self._idle_ms
+        clock = min(self._stream_max_ts, self.input_cap) - self._lateness_ms - self._idle_ms
         if clock <= self.area_clock:
             return []
         self.area_clock = clock
@@ -123,6 +127,38 @@ class KnightwatchCore:
             out.append(Emission("area_progress", None,
                                 AreaProgress(self.area_source, clock, partials)))  # type: ignore[arg-type]
             out += self._decide(min(clock, self.judged_until()) - self._settle_ms)
+        return out
+
+    def set_input_cap(self, cap: int) -> list[Emission]:
+        """Fleet mode: the slowest input source has delivered everything up to `cap` (less the
+        lateness). Until then no clock passes it: a topic consumed behind the GPS topic, as
+        after a restart, cannot make its records late."""
+        if cap <= self.input_cap:
+            return []
+        self.input_cap = cap
+        out = self._release_capped(cap - self._lateness_ms)
+        return out + self.advance()
+
+    def _release_capped(self, before_ts: int) -> list[Emission]:
+        out: list[Emission] = []
+        waiting = self._waiting
+        held = []
+        while waiting and waiting[0][0] < before_ts:
+            ts, rider_id = heapq.heappop(waiting)
+            state = self.riders[rider_id]
+            if ts != state.scheduled_ts:
+                continue
+            if state.buffer.max_ts is not None:
+                limit = min(before_ts, state.buffer.max_ts - self._lateness_ms)
+                if (state.buffer.earliest_ts() or limit) < limit:
+                    events = state.buffer.release(limit, self._dup_ms)
+                    out.extend(self._process(state, events, self._context(rider_id)))
+            earliest = state.buffer.earliest_ts()
+            state.scheduled_ts = earliest
+            if earliest is not None:
+                held.append((earliest, rider_id))
+        for entry in held:
+            heapq.heappush(waiting, entry)
         return out
 
     def judged_until(self) -> int:
@@ -166,6 +202,7 @@ class KnightwatchCore:
     def _on_rider_event(self, event: RiderEvent, raw: str | None,
                         source_topic: str) -> list[Emission]:
         rider_id = event.rider_id
+        self.touched.add(rider_id)
         state = self.riders.get(rider_id)
         if state is None:
             ctx = self._context(rider_id)
@@ -182,7 +219,7 @@ class KnightwatchCore:
             heapq.heappush(self._waiting, (event.ts, rider_id))
         if state.buffer.max_ts is None:
             return []
-        release_before = state.buffer.max_ts - self._lateness_ms
+        release_before = min(state.buffer.max_ts, self.input_cap) - self._lateness_ms
         if state.buffer.earliest_ts() < release_before:  # type: ignore[operator]
             events = state.buffer.release(release_before, self._dup_ms)
             return self._process(state, events, self._context(rider_id))
@@ -191,6 +228,7 @@ class KnightwatchCore:
     def _process(self, state: RiderState, events: list[RiderEvent],
                  ctx: RiderContext) -> list[Emission]:
         out: list[Emission] = []
+        self.touched.add(ctx.rider_id)
         pipeline = state.pipeline
         had_deliveries = len(pipeline.delivered)
         for event in events:
@@ -249,6 +287,7 @@ class KnightwatchCore:
                 heapq.heappush(quiet, (max(pending, ts + 1), rider_id))
                 continue
             state.quiet_check = False
+            self.touched.add(rider_id)
             out.extend(self._count(state.pipeline.close(self._context(rider_id))))
         return out
 
@@ -258,6 +297,7 @@ class KnightwatchCore:
         riders: set[str] = set()
         while deciding and deciding[0][0] <= settled_until:
             riders.add(heapq.heappop(deciding)[1])
+        self.touched.update(riders)
         for rider_id in sorted(riders):
             pipeline = self.riders[rider_id].pipeline
             out.extend(pipeline.decide_delivered(settled_until, self._context(rider_id)))

@@ -1,0 +1,1 @@
+"""The Kafka wiring: faust-streaming workers driving the same core as `knightwatch replay`."""

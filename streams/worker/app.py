@@ -1,0 +1,208 @@
+"""The Faust app: ingest agents validate and route every input to the rider partitions; rider
+agents run the detection core per partition; judge agents decide congestion per cell group.
+
+    input topics --ingest--> knightwatch-rider-events (by rider; weather/heartbeats to all)
+    rider-events --riders--> alerts, deltas, exemptions, subsidies, dead letters
+                         \\-> knightwatch-area-progress (by cell) --judges--> area-risk, alerts
+                                                        \\-> judgements back to every rider partition
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+from aiokafka.errors import IllegalOperation, KafkaError
+from faust.types import TP
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.config.settings import KnightwatchSettings
+from streams.core.zones import ZoneMap
+from streams.worker import metrics
+from streams.worker.ingest_partition import IngestPartition
+from streams.worker.judge_partition import JudgePartition
+from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
+from streams.worker.rider_partition import RiderPartition
+from streams.worker.serving import ScoreServing
+from streams.worker.transactional import TransactionalPartition
+
+log = logging.getLogger(__name__)
+
+
+def _credentials(settings: KnightwatchSettings) -> Any:
+    k = settings.kafka
+    context = ssl_context(k)
+    if k.sasl_mechanism:
+        password = k.sasl_password.get_secret_value() if k.sasl_password else None
+        return faust.SASLCredentials(username=k.sasl_username, password=password,
+                                     mechanism=k.sasl_mechanism, ssl_context=context)
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def create_app(settings: KnightwatchSettings) -> faust.App:
+    k, t = settings.kafka, settings.topics
+    zones = ZoneMap.load(settings.zones_file) if settings.zones_file else None
+    datadir = (settings.data_dir / k.group_id).resolve()
+    datadir.mkdir(parents=True, exist_ok=True)
+    brokers = ";".join(f"kafka://{b.strip()}" for b in k.brokers.split(","))
+    app = faust.App(
+        k.group_id,
+        broker=brokers,
+        broker_credentials=_credentials(settings),
+        key_serializer="raw",
+        value_serializer="raw",
+        processing_guarantee="at_least_once",  # transactions are ours: see transactional.py
+        consumer_auto_offset_reset="earliest",
+        topic_allow_declare=False,  # topics are created by ensure_topics with our settings
+        topic_disable_leader=True,
+        stream_wait_empty=False,  # rider/judge events are never acked: commits are ours
+        web_port=settings.web_port,
+        web_host="0.0.0.0",
+        table_standby_replicas=0,
+        producer_acks=-1,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        datadir=str(datadir),
+    )
+    client_kwargs = aiokafka_kwargs(k)
+    serving = ScoreServing(settings.redis_url, t.deltas)
+    partitions: dict[tuple[str, int], TransactionalPartition] = {}
+
+    def topic(name: str, n: int) -> faust.TopicT:
+        return app.topic(name, partitions=n, internal=False)
+
+    gps = topic(t.gps, k.gps_partitions)
+    orders = topic(t.orders, k.partitions)
+    weather = topic(t.weather, k.partitions)
+    reviews = topic(t.reviews, k.partitions)
+    rider_events = topic(t.rider_events, k.gps_partitions)
+    area_progress = topic(t.area_progress, k.area_partitions)
+
+    async def ingest(stream: faust.StreamT) -> None:
+        await run_stage("ingest", stream)
+
+    for source in (gps, orders, weather, reviews):
+        app.agent(source, name=f"ingest-{source.get_topic_name()}")(ingest)
+
+    starting: dict[tuple[str, int], asyncio.Future] = {}
+
+    async def partition_for_event(topic: str, p: int) -> TransactionalPartition:
+        task = partitions.get((topic, p))
+        if task is not None:
+            return task
+        pending = starting.get((topic, p))
+        if pending is not None:  # being started by another coroutine: one owner per partition
+            return await pending
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        starting[(topic, p)] = future
+        try:
+            if topic == t.rider_events:
+                task = RiderPartition(settings, zones, p, client_kwargs)
+            elif topic == t.area_progress:
+                task = JudgePartition(settings, p, client_kwargs)
+            else:
+                tp = TP(topic, p)
+
+                async def highwater(tp: TP = tp) -> int:
+                    return (await app.consumer.highwaters(tp))[tp]
+
+                task = IngestPartition(settings, topic, p, client_kwargs, highwater)
+            await task.start()
+            partitions[(topic, p)] = task
+            future.set_result(task)
+            return task
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            starting.pop((topic, p), None)
+
+    async def checkpoint(stage: str, task: TransactionalPartition) -> None:
+        try:
+            with metrics.CHECKPOINT_SECONDS.labels(stage).time():
+                committed = await task.checkpoint()
+        except (KafkaError, IllegalOperation) as exc:
+            # Fenced by the partition's new owner (a rebalance we have not heard of yet) or a
+            # broken transaction: what it held was not committed; the owner redoes it.
+            log.warning("dropping %s partition %d: %r", stage, task.partition, exc)
+            partitions.pop((task.source_topic, task.partition), None)
+            await task.stop()
+            return
+        metrics.CHECKPOINTS.labels(stage).inc()
+        _count_outputs(settings, committed)
+        if stage == "riders":
+            await serving.publish(committed)
+
+    async def run_stage(stage: str, stream: faust.StreamT) -> None:
+        async for event in stream.noack().events():
+            message = event.message
+            if message.tp not in app.consumer.assignment():
+                continue  # fetched before a rebalance took the partition away
+            task = await partition_for_event(message.topic, message.partition)
+            if stage == "ingest":
+                metrics.RECORDS.labels(message.topic).inc()
+                task.on_record(message.offset, message.key, message.value)  # type: ignore[attr-defined]
+            else:
+                task.on_record(message.offset, message.value)  # type: ignore[attr-defined]
+            if task.due():
+                await checkpoint(stage, task)
+
+    @app.agent(rider_events, name="riders")
+    async def riders(stream: faust.StreamT) -> None:
+        await run_stage("riders", stream)
+
+    @app.agent(area_progress, name="judges")
+    async def judges(stream: faust.StreamT) -> None:
+        await run_stage("judges", stream)
+
+    def stage_of(topic: str) -> str:
+        return {t.rider_events: "riders", t.area_progress: "judges"}.get(topic, "ingest")
+
+    @app.timer(interval=max(0.2, k.checkpoint_interval_s / 2))
+    async def checkpoint_due() -> None:
+        for (topic, _), task in list(partitions.items()):
+            if task.due():
+                await checkpoint(stage_of(topic), task)
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(app: faust.App, assigned: set, **_: Any) -> None:
+        # Every input partition reports its progress, even one that never gets a record.
+        for tp in sorted(assigned):
+            if tp.topic in (t.gps, t.orders, t.weather, t.reviews):
+                await partition_for_event(tp.topic, tp.partition)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app: faust.App, revoked: set, **_: Any) -> None:
+        for tp in revoked:
+            task = partitions.pop((tp.topic, tp.partition), None)
+            if task is not None:
+                await task.stop()
+
+    @app.page("/metrics")
+    async def prometheus_metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "partitions": sorted(
+            f"{topic}/{p}" for topic, p in partitions)})
+
+    return app
+
+
+def _count_outputs(settings: KnightwatchSettings, outputs: list) -> None:
+    import orjson
+
+    t = settings.topics
+    for topic, _, value, _ in outputs:
+        if topic == t.alerts:
+            v = orjson.loads(value)
+            metrics.ALERTS.labels(v["kind"], v["severity"]).inc()
+        elif topic == t.deltas:
+            metrics.DELTAS.labels(orjson.loads(value)["reason"]).inc()
+        elif topic == t.exemptions:
+            metrics.DECISIONS.labels(str(orjson.loads(value)["exempt"]).lower()).inc()
+        elif topic == t.dead_letters:
+            metrics.DEAD_LETTERS.labels(orjson.loads(value)["source_topic"]).inc()

@@ -1,0 +1,69 @@
+"""Encoding of the fleet's internal records (JSON, compact and versionless by design: both ends
+are the same release of Knightwatch)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
+from streams.area.congestion import CongestedWindow, PartialWindow
+from streams.area.judge import AreaJudgement, AreaProgress
+from streams.core.events import Ping
+
+
+@dataclass(frozen=True, slots=True)
+class InputProgress:
+    """From an input partition to the rider partitions: everything it holds up to `until`
+    (event time) is forwarded, or it is `caught_up` with its topic."""
+
+    topic: str
+    partition: int
+    until_ts: int
+    caught_up: bool
+
+
+RiderRecord = (Ping | GpsPing | OrderEvent | AlertReview | WeatherEvent | AreaJudgement
+               | InputProgress)
+
+
+def encode_rider_record(record: RiderRecord) -> bytes:
+    if isinstance(record, InputProgress):
+        return orjson.dumps({"k": "progress", "topic": record.topic, "p": record.partition,
+                             "until": record.until_ts, "caught_up": record.caught_up})
+    if isinstance(record, AreaJudgement):
+        return orjson.dumps({"k": "judgement", "judge": record.judge, "until": record.until_ts,
+                             "congested": [[c.cell, c.window_start, c.mean_kmh, c.usual_kmh]
+                                           for c in record.congested]})
+    kind = {GpsPing: "gps", OrderEvent: "order", AlertReview: "review",
+            WeatherEvent: "weather"}[type(record)]
+    return b'{"k":"%s","v":%s}' % (kind.encode(), record.model_dump_json().encode())
+
+
+def decode_rider_record(data: bytes) -> RiderRecord:
+    msg: dict[str, Any] = orjson.loads(data)
+    kind = msg["k"]
+    if kind == "progress":
+        return InputProgress(msg["topic"], msg["p"], msg["until"], msg["caught_up"])
+    if kind == "judgement":
+        return AreaJudgement(msg["judge"], msg["until"],
+                             tuple(CongestedWindow(*c) for c in msg["congested"]))
+    value = msg["v"]
+    if kind == "gps":
+        # Validated on the way in; rebuilt without validating again.
+        return GpsPing.model_construct(**value)
+    model = {"order": OrderEvent, "review": AlertReview, "weather": WeatherEvent}[kind]
+    return model.model_construct(**value)
+
+
+def encode_progress(progress: AreaProgress) -> bytes:
+    return orjson.dumps({"source": progress.source, "until": progress.until_ts,
+                         "partials": [[p.window_start, p.cell, p.speed_sum, p.fixes,
+                                       list(p.riders)] for p in progress.partials]})
+
+
+def decode_progress(data: bytes) -> AreaProgress:
+    msg = orjson.loads(data)
+    return AreaProgress(msg["source"], msg["until"],
+                        tuple(PartialWindow(w, c, s, f, tuple(r))
+                              for w, c, s, f, r in msg["partials"]))

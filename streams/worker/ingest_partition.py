@@ -1,0 +1,93 @@
+"""One partition of an input topic: validate each record and route it to its rider partition.
+
+Forwarding is transactional too (records, dead letters and the offset commit together), so a
+restarted worker never forwards a record twice: a copy arriving after a heartbeat has moved
+event time on would otherwise be a late record.
+"""
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from schemas import DeadLetter, GpsPing, WeatherEvent
+from streams.config.settings import KnightwatchSettings
+from streams.core.decode import decode_value
+from streams.core.events import HEARTBEAT_PREFIX
+from streams.worker.codec import InputProgress, encode_rider_record
+from streams.worker.partitioning import partition_for
+from streams.worker.transactional import TransactionalPartition
+
+
+class IngestPartition(TransactionalPartition):
+    def __init__(self, settings: KnightwatchSettings, topic: str, partition: int,
+                 client_kwargs: dict[str, Any],
+                 highwater: Callable[[], Awaitable[int]]) -> None:
+        k = settings.kafka
+        super().__init__(group_id=k.group_id, source_topic=topic, partition=partition,
+                         state_topic=None, client_kwargs=client_kwargs,
+                         interval_s=k.checkpoint_interval_s, every=k.checkpoint_every)
+        self.settings = settings
+        self.role = settings.topics.input_roles()[topic]
+        self.last_offset = -1
+        self.dead_letters = 0
+        self.highwater = highwater
+        self.max_ts = -(2**62)
+        self._reported: tuple[int, bool] | None = None
+
+    def on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
+        if offset <= self.last_offset:
+            return
+        self.last_offset = offset
+        self.since_checkpoint += 1
+        topics = self.settings.topics
+        partitions = self.settings.kafka.gps_partitions
+        text_key = key.decode("utf-8", "replace") if key is not None else None
+        raw = (value or b"").decode("utf-8", "replace")
+        parsed = decode_value(self.role, self.source_topic, text_key, value or b"", raw)
+        if isinstance(parsed, DeadLetter):
+            self.dead_letters += 1
+            self.outputs.append((topics.dead_letters, key, parsed.model_dump_json().encode(),
+                                 None))
+            return
+        self.max_ts = max(self.max_ts, parsed.ts)  # type: ignore[attr-defined]
+        encoded = encode_rider_record(parsed)  # type: ignore[arg-type]
+        if isinstance(parsed, WeatherEvent):
+            targets: Any = range(partitions)  # every partition needs every city's weather
+        elif isinstance(parsed, GpsPing) and parsed.rider_id.startswith(HEARTBEAT_PREFIX):
+            # A heartbeat vouches for its own GPS partition only; with Kafka's default
+            # partitioner that partition's riders are the rider partition of that number.
+            targets = [self.partition % partitions]
+        else:
+            targets = [partition_for(parsed.rider_id, partitions)]  # type: ignore[attr-defined]
+        for p in targets:
+            self.outputs.append((topics.rider_events, key, encoded, p))
+
+    def due(self) -> bool:
+        if super().due():
+            return True
+        # Until it has said it is caught up, an input keeps the rider partitions informed.
+        return (self._reported is None or not self._reported[1]) and (
+            time.monotonic() - self.last_checkpoint >= self.interval_s)
+
+    async def trailing_outputs(self) -> list:
+        caught_up = self.last_offset + 1 >= await self.highwater()
+        progress = (self.max_ts, caught_up)
+        if progress == self._reported:
+            return []
+        self._reported = progress
+        topics = self.settings.topics
+        partitions = self.settings.kafka.gps_partitions
+        encoded = encode_rider_record(
+            InputProgress(self.source_topic, self.partition, self.max_ts, caught_up))
+        targets = ([self.partition % partitions] if self.source_topic == topics.gps
+                   else range(partitions))
+        return [(topics.rider_events, None, encoded, p) for p in targets]
+
+    def commit_offset(self) -> int:
+        return self.last_offset + 1
+
+    def state_records(self) -> list[tuple[bytes, bytes]]:
+        return []
+
+    def restore(self, state: dict[bytes, bytes]) -> None:
+        return None

@@ -1,0 +1,61 @@
+"""One partition of the internal area-progress topic: the congestion judge of its cells."""
+
+import pickle
+from typing import Any
+
+import orjson
+
+from schemas import RiderAlert
+from streams.area.judge import AreaJudge
+from streams.config.settings import KnightwatchSettings
+from streams.worker.codec import decode_progress, encode_rider_record
+from streams.worker.transactional import TransactionalPartition
+
+_META = b"meta"
+
+
+class JudgePartition(TransactionalPartition):
+    def __init__(self, settings: KnightwatchSettings, partition: int,
+                 client_kwargs: dict[str, Any]) -> None:
+        k = settings.kafka
+        super().__init__(group_id=k.group_id, source_topic=settings.topics.area_progress,
+                         partition=partition, state_topic=settings.topics.area_state,
+                         client_kwargs=client_kwargs, interval_s=k.checkpoint_interval_s,
+                         every=k.checkpoint_every)
+        self.settings = settings
+        self.judge = AreaJudge(settings.detection.congestion, partition, k.gps_partitions)
+        self.last_offset = -1
+
+    def on_record(self, offset: int, data: bytes) -> int:
+        if offset <= self.last_offset:
+            return 0
+        self.last_offset = offset
+        self.since_checkpoint += 1
+        decided, judgement = self.judge.on_progress(decode_progress(data))
+        topics = self.settings.topics
+        for value in decided:
+            if isinstance(value, RiderAlert):
+                topic, key = topics.alerts, value.rider_id
+            else:
+                topic, key = topics.area_risk, value.cell
+            self.outputs.append((topic, key.encode(),
+                                 orjson.dumps(value.model_dump(mode="json")), None))
+        if judgement is not None:
+            # Every rider partition needs every judgement (exemptions look up any cell).
+            encoded = encode_rider_record(judgement)
+            for p in range(self.settings.kafka.gps_partitions):
+                self.outputs.append((topics.rider_events, None, encoded, p))
+        return len(decided)
+
+    def commit_offset(self) -> int:
+        return self.last_offset + 1
+
+    def state_records(self) -> list[tuple[bytes, bytes]]:
+        return [(_META, pickle.dumps({"last_offset": self.last_offset, "judge": self.judge}))]
+
+    def restore(self, state: dict[bytes, bytes]) -> None:
+        meta = state.get(_META)
+        if meta is not None:
+            saved = pickle.loads(meta)
+            self.judge = saved["judge"]
+            self.last_offset = saved["last_offset"]

@@ -1,0 +1,183 @@
+"""One partition of the internal rider-events topic: a detection core over its riders.
+
+Checkpoints hold each changed rider's state without its reorder buffer, and the core's own
+state (weather, congestion shares, clocks). The committed offset is that of the oldest event
+still buffered, so a restart reads the buffered events again instead of storing them; events up
+to the checkpoint that the state already contains are recognised by event time and skipped.
+"""
+
+import copy
+import heapq
+import pickle
+from typing import Any
+
+import orjson
+
+from schemas import AlertReview, GpsPing, OrderEvent
+from streams.area.judge import AreaJudgement, AreaProgress
+from streams.config.settings import KnightwatchSettings
+from streams.core.emissions import Emission
+from streams.core.processor import KnightwatchCore, RiderState
+from streams.core.reorder import RiderBuffer
+from streams.core.zones import ZoneMap
+from streams.worker.codec import InputProgress, decode_rider_record, encode_progress
+from streams.worker.partitioning import partition_for
+from streams.worker.transactional import TransactionalPartition
+
+_META = b"meta"
+_END_OF_TIME = 2**62
+_RIDER = b"rider:"
+
+
+class RiderPartition(TransactionalPartition):
+    def __init__(self, settings: KnightwatchSettings, zones: ZoneMap | None, partition: int,
+                 client_kwargs: dict[str, Any]) -> None:
+        k = settings.kafka
+        super().__init__(group_id=k.group_id, source_topic=settings.topics.rider_events,
+                         partition=partition, state_topic=settings.topics.rider_state,
+                         client_kwargs=client_kwargs, interval_s=k.checkpoint_interval_s,
+                         every=k.checkpoint_every)
+        self.settings = settings
+        self.zones = zones
+        self.core = KnightwatchCore(settings.detection, zones, area_source=partition,
+                                    area_judges=k.area_partitions)
+        self.core.input_cap = -(2**62)  # nothing is known to be delivered yet
+        t = settings.topics
+        self.sources = {(t.gps, partition)} | {
+            (topic, i) for topic in (t.orders, t.reviews, t.weather) for i in range(k.partitions)}
+        self.progress: dict[tuple[str, int], int] = {}
+        self.last_offset = -1
+        self.restored_until = -1  # offsets up to here were seen before the restart
+        self._buffered: list[tuple[int, str, int]] = []  # (offset, rider, ts) maybe buffered
+        self._dirty: set[str] = set()
+        self._meta_dirty = False
+
+    # -- processing --------------------------------------------------------------------
+
+    def on_record(self, offset: int, data: bytes) -> list[Emission]:
+        if offset <= self.last_offset:
+            return []  # redelivered within this run
+        self.last_offset = offset
+        self.since_checkpoint += 1
+        self._meta_dirty = True
+        record = decode_rider_record(data)
+        if isinstance(record, InputProgress):
+            emissions = self._on_progress(record)
+        elif isinstance(record, AreaJudgement):
+            emissions = self.core.on_judgement(record)
+        else:
+            emissions = self.core.ingest(record)  # type: ignore[arg-type]
+            if isinstance(record, GpsPing | OrderEvent | AlertReview):
+                heapq.heappush(self._buffered, (offset, record.rider_id, record.ts))
+            if self.since_checkpoint % 256 == 0:
+                emissions += self.core.advance()
+        if offset <= self.restored_until:
+            # Already seen before the restart: what it could say as a late or duplicate
+            # record was said then.
+            emissions = [e for e in emissions if e.stream != "dead_letters"]
+        self._hold(emissions)
+        return emissions
+
+    def _on_progress(self, record: InputProgress) -> list[Emission]:
+        source = (record.topic, record.partition)
+        if source not in self.sources:
+            return []
+        until = _END_OF_TIME if record.caught_up else record.until_ts
+        self.progress[source] = max(until, self.progress.get(source, -_END_OF_TIME))
+        if len(self.progress) < len(self.sources):
+            return []
+        return self.core.set_input_cap(min(self.progress.values()))
+
+    def _hold(self, emissions: list[Emission]) -> None:
+        topics = self.settings.topics
+        judges = self.settings.kafka.area_partitions
+        for e in emissions:
+            if e.stream == "area_progress":
+                self._hold_progress(e.value, judges)  # type: ignore[arg-type]
+                continue
+            value = orjson.dumps(e.value.model_dump(mode="json"))
+            self.outputs.append((topics.output(e.stream),
+                                 None if e.key is None else e.key.encode(), value, None))
+
+    def _hold_progress(self, progress: AreaProgress, judges: int) -> None:
+        by_judge: dict[int, list] = {j: [] for j in range(judges)}
+        for part in progress.partials:
+            by_judge[partition_for(part.cell, judges)].append(part)
+        topic = self.settings.topics.area_progress
+        for judge, parts in by_judge.items():
+            message = AreaProgress(progress.source, progress.until_ts, tuple(parts))
+            self.outputs.append((topic, None, encode_progress(message), judge))
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def commit_offset(self) -> int:
+        riders = self.core.riders
+        buffered = self._buffered
+        while buffered:
+            _, rider_id, ts = buffered[0]
+            state = riders.get(rider_id)
+            until = None if state is None else state.buffer.released_until
+            if state is not None and (until is None or ts >= until):
+                return buffered[0][0]
+            heapq.heappop(buffered)
+        return self.last_offset + 1
+
+    def state_records(self) -> list[tuple[bytes, bytes]]:
+        records = []
+        self._dirty |= self.core.touched
+        self.core.touched = set()
+        for rider_id in sorted(self._dirty):
+            state = self.core.riders.get(rider_id)
+            if state is not None:
+                records.append((_RIDER + rider_id.encode(), pickle.dumps(_without_buffer(state))))
+        if self._meta_dirty:
+            records.append((_META, pickle.dumps({"last_offset": self.last_offset,
+                                                 "progress": self.progress,
+                                                 "core": _core_without_riders(self.core)})))
+        return records
+
+    def on_committed(self) -> None:
+        self._dirty.clear()
+        self._meta_dirty = False
+
+    def restore(self, state: dict[bytes, bytes]) -> None:
+        meta = state.get(_META)
+        if meta is None:
+            return
+        saved = pickle.loads(meta)
+        core: KnightwatchCore = saved["core"]
+        core.zones = self.zones or ZoneMap.empty()
+        core.riders = {key[len(_RIDER):].decode(): pickle.loads(value)
+                       for key, value in state.items() if key.startswith(_RIDER)}
+        for rider_id, rider in core.riders.items():
+            if rider.buffer.last_ts is not None:
+                rider.quiet_check = True
+                heapq.heappush(core._quiet, (rider.buffer.last_ts, rider_id))
+            for order in rider.pipeline.delivered:
+                heapq.heappush(core._deciding, (order.delivered_ts, rider_id))
+        self.core = core
+        self.progress = saved["progress"]
+        self.restored_until = saved["last_offset"]
+
+
+def _without_buffer(state: RiderState) -> RiderState:
+    buffer = copy.copy(state.buffer)
+    # Buffered events are read again after a restart; only what was processed is kept.
+    buffer._heap = []
+    buffer._seen = {h for _, h in state.buffer._released_log}
+    buffer._released_log = copy.copy(state.buffer._released_log)
+    return RiderState(buffer, state.pipeline)
+
+
+def _core_without_riders(core: KnightwatchCore) -> KnightwatchCore:
+    light = copy.copy(core)
+    light.riders = {}
+    light._contexts = {}
+    light._waiting = []
+    light._quiet = []
+    light._deciding = []
+    light.zones = None  # type: ignore[assignment]
+    return light
+
+
+__all__ = ["RiderBuffer", "RiderPartition"]

@@ -1,0 +1,137 @@
+"""A consumed partition whose outputs, state and offset commit together in one Kafka transaction.
+
+faust-streaming's own `exactly_once` cannot carry this topology: its transaction for a send is
+picked by the *destination* partition (`TransactionManager.send`), so a send to a topic no agent
+consumes, or to another partition number, fails ("No transaction producer found"), and table
+changelogs go through the plain producer (`Topic.send_soon`), outside any transaction. So
+Knightwatch consumes with Faust, without acking, and each partition runs its own transactional
+producer (id `<group>-<topic>-<partition>`, which fences a zombie owner of the partition):
+outputs are held until a checkpoint, then outputs, the state records and the consumer offset
+are committed atomically. After a crash the partition restarts from its last checkpoint, and
+because processing is deterministic it produces the same records again.
+"""
+
+import asyncio
+import logging
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+log = logging.getLogger(__name__)
+
+Output = tuple[str, bytes | None, bytes, int | None]  # topic, key, value, partition
+
+
+class TransactionalPartition(ABC):
+    def __init__(self, *, group_id: str, source_topic: str, partition: int,
+                 state_topic: str | None,
+                 client_kwargs: dict[str, Any], interval_s: float, every: int) -> None:
+        self.group_id = group_id
+        self.source_topic = source_topic
+        self.partition = partition
+        self.state_topic = state_topic
+        self.client_kwargs = client_kwargs
+        self.interval_s = interval_s
+        self.every = every
+        self.outputs: list[Output] = []
+        self.since_checkpoint = 0
+        self.last_checkpoint = time.monotonic()
+        self.lock = asyncio.Lock()
+        self.producer: AIOKafkaProducer | None = None
+
+    @property
+    def transactional_id(self) -> str:
+        return f"{self.group_id}-{self.source_topic}-{self.partition}"
+
+    async def start(self) -> None:
+        # Starting the producer registers the transactional id, fencing any previous owner,
+        # before the state is read: no zombie can commit after we have read it.
+        self.producer = AIOKafkaProducer(transactional_id=self.transactional_id,
+                                         enable_idempotence=True, acks="all",
+                                         **self.client_kwargs)
+        await self.producer.start()
+        self.restore(await self._read_state() if self.state_topic else {})
+        await self.producer.begin_transaction()
+
+    async def _read_state(self) -> dict[bytes, bytes]:
+        assert self.state_topic is not None
+        tp = TopicPartition(self.state_topic, self.partition)
+        consumer = AIOKafkaConsumer(isolation_level="read_committed", enable_auto_commit=False,
+                                    group_id=None, **self.client_kwargs)
+        await consumer.start()
+        state: dict[bytes, bytes] = {}
+        try:
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            end = (await consumer.end_offsets([tp]))[tp]
+            while await consumer.position(tp) < end:
+                batch = await consumer.getmany(tp, timeout_ms=1000)
+                for msg in batch.get(tp, []):
+                    if msg.value is None:
+                        state.pop(msg.key, None)
+                    else:
+                        state[msg.key] = msg.value
+        finally:
+            await consumer.stop()
+        return state
+
+    def due(self) -> bool:
+        return self.since_checkpoint >= self.every or (
+            self.since_checkpoint > 0
+            and time.monotonic() - self.last_checkpoint >= self.interval_s)
+
+    async def checkpoint(self) -> list[Output]:
+        """Commit held outputs, state and offset; returns the outputs committed."""
+        async with self.lock:
+            if self.producer is None:
+                return []  # stopped: the partition was revoked
+            trailing = await self.trailing_outputs()
+            if self.since_checkpoint == 0 and not self.outputs and not trailing:
+                return []
+            outputs, self.outputs = self.outputs + trailing, []
+            producer = self.producer
+            for topic, key, value, partition in outputs:
+                await producer.send(topic, value, key=key, partition=partition)
+            for key, value in self.state_records():
+                assert self.state_topic is not None
+                await producer.send(self.state_topic, value, key=key, partition=self.partition)
+            offset = self.commit_offset()
+            await producer.send_offsets_to_transaction(
+                {TopicPartition(self.source_topic, self.partition): offset}, self.group_id)
+            await producer.commit_transaction()
+            self.on_committed()
+            await producer.begin_transaction()
+            self.since_checkpoint = 0
+            self.last_checkpoint = time.monotonic()
+            return outputs
+
+    async def stop(self) -> None:
+        """Partition revoked or worker stopping: drop what was not committed."""
+        async with self.lock:
+            if self.producer is None:
+                return
+            try:
+                await self.producer.abort_transaction()
+            except Exception as exc:  # a fenced or broken producer has nothing to abort
+                log.info("abort on %s: %s", self.transactional_id, exc)
+            await self.producer.stop()
+            self.producer = None
+
+    @abstractmethod
+    def restore(self, state: dict[bytes, bytes]) -> None: ...
+
+    @abstractmethod
+    def state_records(self) -> list[tuple[bytes, bytes]]: ...
+
+    @abstractmethod
+    def commit_offset(self) -> int:
+        """The next offset to consume after a restart from this checkpoint."""
+
+    def on_committed(self) -> None:  # noqa: B027 - optional hook
+        """Called once the transaction is committed."""
+
+    async def trailing_outputs(self) -> list[Output]:
+        """Records to append to this checkpoint's transaction, after the held outputs."""
+        return []

@@ -1,0 +1,142 @@
+"""Runs Knightwatch workers against the local broker, as subprocesses, for integration tests."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from streams.config.settings import KnightwatchSettings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKERS = os.environ.get("KNIGHTWATCH_KAFKA__BROKERS", "127.0.0.1:19092")
+OUTPUTS = ("alerts", "deltas", "exemptions", "subsidies", "area_risk", "dead_letters")
+HEARTBEAT_TS = 4_102_444_800_000  # 2100-01-01: later than any test data
+
+
+class Fleet:
+    """One isolated Knightwatch deployment: its own topic names and consumer group."""
+
+    def __init__(self, workdir: Path, *, partitions: int = 6, area_partitions: int = 2) -> None:
+        self.workdir = workdir
+        tag = uuid.uuid4().hex[:8]
+        self.env = {**os.environ, "KNIGHTWATCH_KAFKA__BROKERS": BROKERS,
+                    "KNIGHTWATCH_KAFKA__GROUP_ID": f"kw-test-{tag}",
+                    "KNIGHTWATCH_KAFKA__GPS_PARTITIONS": str(partitions),
+                    "KNIGHTWATCH_KAFKA__PARTITIONS": str(partitions),
+                    "KNIGHTWATCH_KAFKA__AREA_PARTITIONS": str(area_partitions),
+                    "KNIGHTWATCH_KAFKA__CHECKPOINT_INTERVAL_S": "0.5",
+                    "KNIGHTWATCH_KAFKA__CHECKPOINT_EVERY": "500",
+                    "KNIGHTWATCH_REDIS_URL": os.environ.get(
+                        "KNIGHTWATCH_REDIS_URL", "redis://127.0.0.1:16379/0")}
+        defaults = load_settings().topics
+        for field in type(defaults).model_fields:
+            self.env[f"KNIGHTWATCH_TOPICS__{field.upper()}"] = f"{getattr(defaults, field)}-{tag}"
+        self.settings = self._settings()
+        self.workers: dict[int, subprocess.Popen] = {}
+        self._port = 16100 + int(tag[:4], 16) % 800
+
+    def _settings(self) -> KnightwatchSettings:
+        saved = dict(os.environ)
+        os.environ.update(self.env)
+        try:
+            return load_settings()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def create_topics(self) -> None:
+        from streams.worker.topics import ensure_topics
+
+        ensure_topics(self.settings)
+
+    def start_worker(self, index: int) -> subprocess.Popen:
+        env = {**self.env, "KNIGHTWATCH_WEB_PORT": str(self._port + index)}
+        log = open(self.workdir / f"worker-{index}.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warn"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        self.workers[index] = proc
+        return proc
+
+    def kill(self, index: int, sig: int = signal.SIGKILL) -> None:
+        proc = self.workers.pop(index)
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+
+    def stop_all(self) -> None:
+        for index in list(self.workers):
+            proc = self.workers[index]
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            del self.workers[index]
+
+    def produce(self, lines: list[bytes], heartbeat: bool = True) -> None:
+        """Produce replay-format lines to this fleet's topics, in file order."""
+        topics = self.settings.topics
+        mapping = {"rider-gps": topics.gps, "order-events": topics.orders,
+                   "weather-events": topics.weather, "rider-alert-reviews": topics.reviews}
+        producer = KafkaProducer(bootstrap_servers=BROKERS, acks="all", linger_ms=5)
+        for line in lines:
+            try:
+                record = json.loads(line)
+                topic = mapping[record["topic"]]
+                key = record.get("key")
+                value = record["value"]
+                payload = value.encode() if isinstance(value, str) else json.dumps(value).encode()
+            except (ValueError, KeyError, TypeError):
+                topic, key, payload = topics.gps, "malformed", line.rstrip(b"\n")
+            producer.send(topic, key=None if key is None else str(key).encode(), value=payload)
+        if heartbeat:
+            self.heartbeat(producer)
+        producer.flush()
+        producer.close()
+
+    def heartbeat(self, producer: KafkaProducer, ts: int = HEARTBEAT_TS) -> None:
+        """Move event time far ahead on every partition: everything still open closes."""
+        for p in range(self.settings.kafka.gps_partitions):
+            rider = f"__heartbeat__{p}"
+            value = json.dumps({"rider_id": rider, "ts": ts, "lat": 0, "lon": 0}).encode()
+            producer.send(self.settings.topics.gps, key=rider.encode(), value=value, partition=p)
+
+    def collect(self, *, settle_s: float = 20.0, timeout_s: float = 300.0,
+                min_records: int = 1) -> list[dict]:
+        """Committed output records; returns once nothing new arrived for `settle_s`."""
+        topics = [self.settings.topics.output(s) for s in OUTPUTS]
+        reverse = {self.settings.topics.output(s): s for s in OUTPUTS}
+        consumer = KafkaConsumer(*topics, bootstrap_servers=BROKERS,
+                                 isolation_level="read_committed",
+                                 auto_offset_reset="earliest", enable_auto_commit=False,
+                                 group_id=None, consumer_timeout_ms=1000)
+        records: list[dict] = []
+        started = last_new = time.monotonic()
+        try:
+            while time.monotonic() - started < timeout_s:
+                got = 0
+                for msg in consumer:
+                    records.append({"stream": reverse[msg.topic],
+                                    "key": None if msg.key is None else msg.key.decode(),
+                                    "value": json.loads(msg.value)})
+                    got += 1
+                if got:
+                    last_new = time.monotonic()
+                elif len(records) >= min_records and time.monotonic() - last_new > settle_s:
+                    break
+                for proc in self.workers.values():
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"a worker exited with {proc.returncode}; "
+                                           f"see {self.workdir}")
+        finally:
+            consumer.close()
+        return records
