@@ -56,6 +56,8 @@ class KnightwatchSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     redis_url: str = Field("redis://127.0.0.1:16379/0",
                            description="Redis serving layer (latest score per rider).")
+    redis_key_prefix: str = Field("knightwatch:rider:", description="Redis hash per rider "
+                                  "(fields score, tier, ts, delta_id) is this prefix + rider_id.")
     web_port: int = Field(6066, ge=1, le=65535,
                           description="Port of the worker's web server and /metrics.")
     zones_file: Path | None = Field(None, description="GeoJSON of restricted zones and "

@@ -19,6 +19,9 @@ _MAX_ERRORS = 3
 
 
 def describe(exc: ValidationError) -> str:
+    errors = exc.errors()
+    if errors and errors[0]["type"] == "json_invalid":
+        return f"not JSON: {errors[0]['msg']}"
     parts = []
     for err in exc.errors()[:_MAX_ERRORS]:
         loc = ".".join(str(p) for p in err["loc"]) or "value"

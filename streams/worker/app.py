@@ -67,7 +67,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
         datadir=str(datadir),
     )
     client_kwargs = aiokafka_kwargs(k)
-    serving = ScoreServing(settings.redis_url, t.deltas)
+    serving = ScoreServing(settings.redis_url, t.deltas, settings.redis_key_prefix)
     partitions: dict[tuple[str, int], TransactionalPartition] = {}
 
     def topic(name: str, n: int) -> faust.TopicT:
@@ -105,8 +105,13 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
             else:
                 tp = TP(topic, p)
 
-                async def highwater(tp: TP = tp) -> int:
-                    return (await app.consumer.highwaters(tp))[tp]
+                def highwater(tp: TP = tp) -> int | None:
+                    # The last fetch's figure: asking the broker goes through the consumer's
+                    # thread and takes a poll interval.
+                    try:
+                        return app.consumer.highwater(tp)
+                    except Exception:  # not fetched yet
+                        return None
 
                 task = IngestPartition(settings, topic, p, client_kwargs, highwater)
             await task.start()

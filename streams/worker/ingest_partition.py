@@ -6,7 +6,7 @@ event time on would otherwise be a late record.
 """
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from schemas import DeadLetter, GpsPing, WeatherEvent
@@ -21,7 +21,7 @@ from streams.worker.transactional import TransactionalPartition
 class IngestPartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, topic: str, partition: int,
                  client_kwargs: dict[str, Any],
-                 highwater: Callable[[], Awaitable[int]]) -> None:
+                 highwater: Callable[[], int | None]) -> None:
         k = settings.kafka
         super().__init__(group_id=k.group_id, source_topic=topic, partition=partition,
                          state_topic=None, client_kwargs=client_kwargs,
@@ -70,7 +70,8 @@ class IngestPartition(TransactionalPartition):
             time.monotonic() - self.last_checkpoint >= self.interval_s)
 
     async def trailing_outputs(self) -> list:
-        caught_up = self.last_offset + 1 >= await self.highwater()
+        highwater = self.highwater()
+        caught_up = highwater is not None and self.last_offset + 1 >= highwater
         progress = (self.max_ts, caught_up)
         if progress == self._reported:
             return []

@@ -16,9 +16,10 @@ KEY_PREFIX = "knightwatch:rider:"
 
 
 class ScoreServing:
-    def __init__(self, url: str, deltas_topic: str) -> None:
+    def __init__(self, url: str, deltas_topic: str, key_prefix: str = KEY_PREFIX) -> None:
         self.client = redis.Redis.from_url(url)
         self.deltas_topic = deltas_topic
+        self.key_prefix = key_prefix
 
     async def publish(self, outputs: list[tuple[str, bytes | None, bytes, int | None]]) -> None:
         latest: dict[str, dict] = {}
@@ -31,7 +32,7 @@ class ScoreServing:
         try:
             pipe = self.client.pipeline(transaction=False)
             for rider_id, d in latest.items():
-                pipe.hset(KEY_PREFIX + rider_id, mapping={
+                pipe.hset(self.key_prefix + rider_id, mapping={
                     "score": d["score"], "tier": d["tier"], "ts": d["ts"],
                     "delta_id": d["delta_id"]})
             await pipe.execute()

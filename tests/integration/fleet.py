@@ -32,6 +32,7 @@ class Fleet:
                     "KNIGHTWATCH_KAFKA__AREA_PARTITIONS": str(area_partitions),
                     "KNIGHTWATCH_KAFKA__CHECKPOINT_INTERVAL_S": "0.5",
                     "KNIGHTWATCH_KAFKA__CHECKPOINT_EVERY": "500",
+                    "KNIGHTWATCH_REDIS_KEY_PREFIX": f"kw-test-{tag}:rider:",
                     "KNIGHTWATCH_REDIS_URL": os.environ.get(
                         "KNIGHTWATCH_REDIS_URL", "redis://127.0.0.1:16379/0")}
         defaults = load_settings().topics
@@ -103,12 +104,33 @@ class Fleet:
         producer.flush()
         producer.close()
 
+    def produce_raw(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
+        producer = KafkaProducer(bootstrap_servers=BROKERS, acks="all")
+        for topic, key, value in records:
+            producer.send(topic, key=key, value=value)
+        producer.flush()
+        producer.close()
+
     def heartbeat(self, producer: KafkaProducer, ts: int = HEARTBEAT_TS) -> None:
         """Move event time far ahead on every partition: everything still open closes."""
         for p in range(self.settings.kafka.gps_partitions):
             rider = f"__heartbeat__{p}"
             value = json.dumps({"rider_id": rider, "ts": ts, "lat": 0, "lon": 0}).encode()
             producer.send(self.settings.topics.gps, key=rider.encode(), value=value, partition=p)
+
+    def served_scores(self, riders) -> dict[str, int]:
+        import redis
+
+        client = redis.Redis.from_url(self.settings.redis_url)
+        try:
+            out = {}
+            for rider in riders:
+                value = client.hget(self.settings.redis_key_prefix + rider, "score")
+                if value is not None:
+                    out[rider] = int(value)
+            return out
+        finally:
+            client.close()
 
     def collect(self, *, settle_s: float = 20.0, timeout_s: float = 300.0,
                 min_records: int = 1) -> list[dict]:

@@ -1,0 +1,99 @@
+"""A short text report of a replay's output: what was detected, who is at risk, what it cost."""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import orjson
+
+from streams.replay.runner import ReplaySummary
+from streams.scoring.safety_score import PENALISED_KINDS
+
+_SEVERITIES = ("info", "warning", "critical")
+# A rider never scored has the starting score; the demo runs with the default settings.
+_START = (100, "A")
+
+
+def render_summary(output_path: Path, replay_summary: ReplaySummary,
+                   rider_ids: Iterable[str] | None = None) -> str:
+    """`rider_ids` (every rider in the input) lets riders without any delta count as safest."""
+    alerts: Counter[tuple[str, str]] = Counter()
+    alert_riders: dict[str, set[str]] = defaultdict(set)
+    lost: Counter[str] = Counter()
+    lost_by_kind: dict[str, Counter[str]] = defaultdict(Counter)
+    final: dict[str, tuple[int, str]] = {}
+    changes: Counter[str] = Counter()
+    points: Counter[str] = Counter()
+    exempt = Counter[bool]()
+    reasons: Counter[str] = Counter()
+    other: Counter[str] = Counter()
+    with open(output_path, "rb") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            record = orjson.loads(line)
+            topic, value = record["topic"], record["value"]
+            if topic == "rider-alerts":
+                alerts[(value["kind"], value["severity"])] += 1
+                alert_riders[value["kind"]].add(value["rider_id"])
+            elif topic == "rider-score-deltas":
+                rider, delta = value["rider_id"], value["delta"]
+                # Deltas are emitted in each rider's event order, so the last one is current.
+                final[rider] = (value["score"], value["tier"])
+                sign = "negative" if delta < 0 else "positive"
+                changes[sign] += 1
+                points[sign] += delta
+                if delta < 0:
+                    lost[rider] -= delta
+                    lost_by_kind[rider][value["reason"]] += 1
+            elif topic == "order-exemptions":
+                exempt[value["exempt"]] += 1
+                reasons.update(value["reasons"])
+            else:
+                other[topic] += 1
+
+    lines = ["Alerts by kind            info  warning  critical   riders  penalised"]
+    for kind in sorted({k for k, _ in alerts}):
+        counts = [alerts[(kind, s)] for s in _SEVERITIES]
+        lines.append(f"  {kind:<20} {counts[0]:>8,} {counts[1]:>8,} {counts[2]:>9,} "
+                     f"{len(alert_riders[kind]):>8,}  {'yes' if kind in PENALISED_KINDS else 'no'}")
+    if not alerts:
+        lines.append("  (none)")
+
+    lines.append("")
+    lines.append("Riders most at risk (points lost, final score and tier)")
+    for rider, pts in sorted(lost.items(), key=lambda kv: (-kv[1], kv[0]))[:5]:
+        score, tier = final[rider]
+        why = ", ".join(f"{k} {n}" for k, n in sorted(lost_by_kind[rider].items()))
+        lines.append(f"  {rider}  -{pts:<3} score {score:>3} tier {tier}  ({why})")
+    if not lost:
+        lines.append("  (no rider lost points)")
+
+    everyone = set(rider_ids or ()) | set(final) | {r for rs in alert_riders.values() for r in rs}
+    standing = {r: final.get(r, _START) for r in everyone}
+    if standing:
+        best = max(score for score, _ in standing.values())
+        top = sorted(r for r, (score, _) in standing.items() if score == best)
+        tiers = Counter(tier for _, tier in standing.values())
+        lines.append("")
+        lines.append(f"Safest riders: {len(top):,} at score {best} "
+                     f"(e.g. {', '.join(top[:4])}{', ...' if len(top) > 4 else ''})")
+        lines.append("Riders by tier: " + ", ".join(f"{t} {tiers[t]:,}" for t in "ABCD"))
+
+    lines.append("")
+    lines.append(f"Score changes: {changes['negative']:,} down ({points['negative']:+,} points), "
+                 f"{changes['positive']:,} up ({points['positive']:+,} points)")
+    if exempt:
+        why = ", ".join(f"{r} {n:,}" for r, n in sorted(reasons.items())) or "none"
+        lines.append(f"Late orders: {exempt[True] + exempt[False]:,} decided, "
+                     f"{exempt[True]:,} exempt, {exempt[False]:,} not exempt (reasons: {why})")
+    else:
+        lines.append("Late orders: none")
+    extras = ", ".join(f"{t} {n:,}" for t, n in sorted(other.items()) if t != "dead-letters")
+    if extras:
+        lines.append(f"Other outputs: {extras}")
+    lines.append(f"Dead letters: {other['dead-letters']:,}")
+    lines.append("")
+    lines.append("Replay")
+    lines.extend("  " + line for line in replay_summary.render().splitlines())
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""Input for the fleet tests: the core's property-test city, several times over in time."""
+
+import io
+import json
+
+from streams.config.settings import load_settings
+from streams.replay.runner import replay
+from tests.unit.core.test_arrival_order_properties import _envelope, scenario
+
+HOUR_MS = 3_600_000
+
+
+def city_lines(copies: int = 1) -> list[bytes]:
+    """`copies` hours of the same city, each with its own riders and orders."""
+    lines = []
+    for c in range(copies):
+        for event in scenario():
+            update: dict = {"ts": event.ts + c * HOUR_MS}
+            for field in ("rider_id", "order_id"):
+                if getattr(event, field, None):
+                    update[field] = f"{getattr(event, field)}-h{c}"
+            if getattr(event, "promised_ts", None):
+                update["promised_ts"] = event.promised_ts + c * HOUR_MS
+            if getattr(event, "valid_until", None):
+                update["valid_until"] = event.valid_until + c * HOUR_MS
+            lines.append(_envelope(event.model_copy(update=update)))
+    return lines
+
+
+def replayed(lines: list[bytes]) -> list[dict]:
+    """What `knightwatch replay` says about the same records, as (stream, key, value)."""
+    settings = load_settings()
+    sink = io.BytesIO()
+    replay(io.BytesIO(b"".join(lines)), sink, settings, show_progress=False)
+    reverse = {settings.topics.output(s): s for s in (
+        "alerts", "deltas", "exemptions", "subsidies", "area_risk", "dead_letters")}
+    out = []
+    for line in sink.getvalue().splitlines():
+        record = json.loads(line)
+        out.append({"stream": reverse[record["topic"]], "key": record["key"],
+                    "value": record["value"]})
+    return out
+
+
+def canonical(records: list[dict], *, streams: set[str] | None = None) -> set[tuple]:
+    return {(r["stream"], r["key"], json.dumps(r["value"], sort_keys=True)) for r in records
+            if streams is None or r["stream"] in streams}

@@ -1,0 +1,107 @@
+"""The Kafka worker fleet against the real local broker: same records as `knightwatch replay`,
+whatever the number of workers, through a SIGKILL, with bad records dead-lettered."""
+
+import json
+import time
+from collections import defaultdict
+
+import pytest
+from kafka import KafkaConsumer
+
+from tests.integration.fleet import BROKERS, Fleet
+from tests.integration.scenario import canonical, city_lines, replayed
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_the_fleet_gives_exactly_what_replay_gives(fleet: Fleet, workers: int):
+    lines = city_lines(copies=2)
+    expected = canonical(replayed(lines))
+    assert len(expected) > 50
+    fleet.produce(lines)
+    for i in range(workers):
+        fleet.start_worker(i)
+    records = fleet.collect(min_records=len(expected))
+    got = canonical(records)
+    assert got - expected == set(), "the fleet said something replay did not"
+    assert expected - got == set(), "the fleet missed something replay said"
+    assert len(records) == len(got), "a committed record appeared twice"
+
+
+def test_malformed_records_are_dead_lettered_and_the_rest_processed(fleet: Fleet):
+    good = city_lines(copies=1)
+    topics = fleet.settings.topics
+    bad = [
+        (topics.gps, b"r-bad", b"{not json"),
+        (topics.gps, b"r-bad", json.dumps({"rider_id": "r-bad", "ts": "soon", "lat": 1,
+                                           "lon": 2}).encode()),
+        (topics.gps, b"r-bad", json.dumps({"rider_id": "r-bad", "ts": 1784080800000,
+                                           "lat": 123.0, "lon": 2}).encode()),
+        (topics.orders, b"o-bad", json.dumps({"order_id": "o-bad", "rider_id": "r",
+                                              "ts": 1784080800000, "type": "teleported"}).encode()),
+    ]
+    half = len(good) // 2
+    fleet.produce(good[:half], heartbeat=False)
+    fleet.produce_raw(bad)
+    fleet.produce(good[half:])
+    fleet.start_worker(0)
+    expected = canonical(replayed(good))
+    records = fleet.collect(min_records=len(expected) + len(bad))
+    dead = [r["value"] for r in records if r["stream"] == "dead_letters"]
+    assert sorted(d["raw"] for d in dead) == sorted(v.decode() for _, _, v in bad)
+    errors = " | ".join(d["error"] for d in dead)
+    for fragment in ("not JSON", "ts", "lat", "type"):
+        assert fragment in errors
+    assert {d["source_topic"] for d in dead} == {topics.gps, topics.orders}
+    assert canonical(records, streams={"alerts", "deltas", "exemptions", "subsidies",
+                                       "area_risk"}) == expected
+
+
+def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(fleet: Fleet):
+    lines = city_lines(copies=6)
+    expected = replayed(lines)
+    fleet.produce(lines)
+    expected_deltas = [r["value"] for r in expected if r["stream"] == "deltas"]
+    fleet.start_worker(0)
+    committed_at_kill = _wait_for_committed_deltas(fleet, at_least=3)
+    fleet.kill(0)  # SIGKILL: no shutdown, an open transaction left behind
+    assert committed_at_kill < len(expected_deltas), "the kill came after the stream ended"
+    fleet.start_worker(1)
+    records = fleet.collect(min_records=len(canonical(expected)))
+
+    deltas = [r["value"] for r in records if r["stream"] == "deltas"]
+    by_id = defaultdict(set)
+    for d in deltas:
+        by_id[d["delta_id"]].add(json.dumps(d, sort_keys=True))
+    assert all(len(contents) == 1 for contents in by_id.values()), "one id, two contents"
+    assert len(deltas) == len(by_id), "a committed delta was seen twice"
+    assert {d["delta_id"] for d in deltas} == {d["delta_id"] for d in expected_deltas}
+    assert _final_scores(deltas) == _final_scores(expected_deltas)
+    assert canonical(records) == canonical(expected)
+    # The Redis serving layer holds each rider's final score.
+    served = fleet.served_scores(_final_scores(expected_deltas))
+    assert served == _final_scores(expected_deltas)
+
+
+def _final_scores(deltas: list[dict]) -> dict[str, int]:
+    final: dict[str, tuple] = {}
+    for d in deltas:
+        key = (d["ts"], d["delta_id"])
+        if d["rider_id"] not in final or key > final[d["rider_id"]][0]:
+            final[d["rider_id"]] = (key, d["score"])
+    return {rider: score for rider, (_, score) in final.items()}
+
+
+def _wait_for_committed_deltas(fleet: Fleet, at_least: int, timeout_s: float = 120) -> int:
+    consumer = KafkaConsumer(fleet.settings.topics.deltas, bootstrap_servers=BROKERS,
+                             isolation_level="read_committed", auto_offset_reset="earliest",
+                             group_id=None, consumer_timeout_ms=200)
+    seen, started = 0, time.monotonic()
+    try:
+        while seen < at_least:
+            assert time.monotonic() - started < timeout_s, "no deltas committed in time"
+            seen += sum(1 for _ in consumer)
+    finally:
+        consumer.close()
+    return seen
