@@ -1,10 +1,10 @@
 """The Faust app: ingest agents validate and route every input to the rider partitions; rider
 agents run the detection core per partition; judge agents decide congestion per cell group.
 
-    input topics --ingest--> knightwatch-rider-events (by rider; weather/heartbeats to all)
+    inputs --ingest--> knightwatch-rider-events (by rider; weather to all partitions)
     rider-events --riders--> alerts, deltas, exemptions, subsidies, dead letters
-                         \\-> knightwatch-area-progress (by cell) --judges--> area-risk, alerts
-                                                        \\-> judgements back to every rider partition
+        and --> knightwatch-area-progress (by cell) --judges--> area-risk, congestion alerts
+            and judgements back to every rider partition
 """
 
 import asyncio
