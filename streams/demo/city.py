@@ -12,6 +12,7 @@ gives the same records, and rider-0001's day does not change with the number of 
 """
 
 import bisect
+import itertools
 import math
 import random
 from collections.abc import Callable
@@ -273,7 +274,7 @@ def _split_by_caps(a: Point, ux: float, uy: float, length: float,
             spans.append((lo, hi, cap))
     edges = sorted(cuts)
     out = []
-    for u0, u1 in zip(edges, edges[1:], strict=False):
+    for u0, u1 in itertools.pairwise(edges):
         if u1 - u0 < 1e-6:
             continue
         mid = (u0 + u1) / 2
@@ -377,7 +378,8 @@ class _RiderSim:
             wobble_phase=rng.uniform(0, 2 * math.pi),
             fast=rng.uniform(37.0, 40.0) / 3.6 if behaviour == "speeding" else 0.0,
             obeys_zones=behaviour != "school_zone_speeding")
-        self.reports_motion = bad or behaviour != CLEAN or rng.random() >= 0.1
+        # About one phone in ten reports neither speed nor heading; the core derives them.
+        self.reports_motion = behaviour != CLEAN or rng.random() >= 0.1
         self.has_orders = behaviour != "offline" and (bad or rng.random() < 0.8)
         self.plan = _Plan()
         first = rng.uniform(4, 18) * 60
@@ -462,8 +464,11 @@ class _RiderSim:
             via = []
             if self.behaviour == CLEAN and rng.random() < 0.12:
                 via = self._compliant_via(rng)
+        late = kind in ("merchant_delay", "late", "unreachable")
+        # Late scenarios get the tightest usual promise, so the delay they add makes them late.
+        promise_s = rng.uniform(25, 28 if late else 35) * 60
+        must_deliver_after = accept + promise_s + rng.uniform(120, 360)
         self.event(order_id, "created", max(0.0, accept - rng.uniform(15, 60)), merchant)
-        promise_s = rng.uniform(25, 35) * 60
         self.event(order_id, "accepted", accept, self.pos, promised=accept + promise_s)
         self.dwell_until(accept + rng.uniform(10, 25))
         self.ride_to(merchant)
@@ -477,10 +482,8 @@ class _RiderSim:
         ready = arrived + rng.uniform(-120, 240)
         pickup_delay = rng.uniform(20, 60)
         route_len = sum(abs(a - b) for a, b in zip(merchant, customer, strict=False)) + 250
+        # Estimated time from food ready to delivery: pick-up, ride, arrival tap, handover.
         rest_s = pickup_delay + 20 + route_len / self.style.cruise + 45 + 60
-        if kind in ("merchant_delay", "late", "unreachable"):
-            promise_s = rng.uniform(25, 28) * 60
-            must_deliver_after = accept + promise_s + rng.uniform(120, 360)
         if kind == "merchant_delay":
             ready = max(arrived + rng.uniform(10, 15) * 60, must_deliver_after - rest_s)
         self.event(order_id, "food_ready", ready, merchant)
@@ -506,12 +509,9 @@ class _RiderSim:
         if kind == "unreachable":
             unreachable = at_door + rng.uniform(60, 150)
             self.event(order_id, "customer_unreachable", unreachable, customer)
-            delivered = max(unreachable + rng.uniform(90, 240),
-                            accept + promise_s + rng.uniform(60, 300))
+            # The rider waits at the door until the customer answers.
+            delivered = max(unreachable + rng.uniform(90, 240), must_deliver_after)
         self.event(order_id, "delivered", delivered, customer)
-        for record in self.orders:
-            if record["order_id"] == order_id and record["type"] == "accepted":
-                record["promised_ts"] = _ms(accept + promise_s)
         self.dwell_until(delivered + rng.uniform(5, 30))
 
     @staticmethod
@@ -670,7 +670,7 @@ class _RiderSim:
                     hold_until = t + 1 + self.rng.uniform(3, 5)
             elif t < hold_until:
                 v_new = 0.0
-            elif (plan.brake_at and t >= plan.brake_at[0] and v >= 20.5 / 3.6
+            elif (plan.brake_at and t >= plan.brake_at[0] and v >= 21.5 / 3.6
                   and piece.sign == 0.0 and piece.end_s - s > 40 and stop_at - s > 40
                   and length - s > 60):
                 plan.brake_at.pop(0)
@@ -807,10 +807,11 @@ def rider_id(index: int) -> str:
 
 
 def _weather(minutes: int) -> list[dict]:
-    cloudy = {"city": CITY, "ts": _ms(0), "valid_until": _ms(15 * 60), "condition": "cloudy",
+    cloudy = {"city": CITY, "ts": _ms(0), "valid_until": _ms(42 * 60), "condition": "cloudy",
               "warning_level": "none", "temperature_c": 31.0, "precip_mm_h": 0.0,
               "wind_mps": 3.0}
-    storm = {"city": CITY, "ts": _ms(15 * 60), "valid_until": _ms(55 * 60),
+    # The storm comes late in the hour, so earlier late orders have no weather to explain them.
+    storm = {"city": CITY, "ts": _ms(42 * 60), "valid_until": _ms(60 * 60),
              "condition": "rainstorm", "warning_level": "orange", "temperature_c": 26.0,
              "precip_mm_h": 45.0, "wind_mps": 9.0}
     return [w for w in (cloudy, storm) if w["ts"] <= _ms(minutes * 60)]

@@ -78,3 +78,16 @@ def test_env_settings_apply(monkeypatch):
 
     monkeypatch.setenv("KNIGHTWATCH_DETECTION__PHONE_USE__MIN_SPEED_KMH", "12")
     assert load_settings().detection.phone_use.min_speed_kmh == 12
+
+
+def test_a_bad_worker_setting_stops_it_at_start_with_the_setting_named(monkeypatch, capsys):
+    monkeypatch.setenv("KNIGHTWATCH_KAFKA__GPS_PARTITIONS", "0")
+    assert main(["worker"]) == 2
+    err = capsys.readouterr().err
+    assert "kafka.gps_partitions" in err and "KNIGHTWATCH_KAFKA__GPS_PARTITIONS" in err
+
+
+def test_a_bad_security_protocol_is_named(monkeypatch, capsys):
+    monkeypatch.setenv("KNIGHTWATCH_KAFKA__SECURITY_PROTOCOL", "SASL_TLS")
+    assert main(["topics"]) == 2
+    assert "kafka.security_protocol" in capsys.readouterr().err
