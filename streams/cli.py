@@ -6,6 +6,7 @@ from pathlib import Path
 
 from streams.config.settings import KnightwatchSettings, SettingsError, load_settings
 from streams.core.zones import ZoneFileError, ZoneMap
+from streams.worker.topics import TopicLayoutError
 
 
 def _settings(args: argparse.Namespace) -> KnightwatchSettings:
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingsError, ZoneFileError) as exc:
+    except (SettingsError, ZoneFileError, TopicLayoutError) as exc:
         print(f"knightwatch: {exc}", file=sys.stderr)
         return 2
 

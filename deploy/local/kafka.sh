@@ -22,6 +22,9 @@
 # kafka.log and kafka.pid.
 set -euo pipefail
 
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 POM="$ROOT/deploy/pom.xml"
 RUN_DIR="${KNIGHTWATCH_RUN_DIR:-$ROOT/.run}/kafka"
@@ -44,36 +47,7 @@ BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 log() { printf '[kafka] %s\n' "$*"; }
 die() { printf '[kafka] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# A pid file can outlive its process (reboot, kill -9, container restart) and
-# the number can be recycled by an unrelated program, so "alive" also requires
-# that the process is actually our broker.
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(<"$PIDFILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
-  if [[ -r "/proc/$pid/cmdline" ]]; then
-    grep -qa 'kafka\.Kafka' "/proc/$pid/cmdline" || return 1
-  fi
-  printf '%s\n' "$pid"
-}
-
-# kill -0 also succeeds for a zombie, and in containers whose PID 1 does not
-# reap orphans an exited server can stay a zombie forever; count it as gone.
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local state=""
-  if [[ -r "/proc/$1/stat" ]]; then
-    state="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
-  fi
-  [[ "$state" != "Z" ]]
-}
-
-port_open() {
-  # bash's /dev/tcp avoids depending on nc/ss being installed.
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
+running_pid() { running_pid_of "$PIDFILE" 'kafka\.Kafka'; }
 
 java_cmd() {
   # The classpath wildcard must reach java unexpanded: java expands it itself.

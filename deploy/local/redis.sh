@@ -17,6 +17,9 @@
 # after every restart.
 set -euo pipefail
 
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUN_DIR="${KNIGHTWATCH_RUN_DIR:-$ROOT/.run}/redis"
 PIDFILE="$RUN_DIR/redis.pid"
@@ -29,33 +32,7 @@ REDIS_STOP_TIMEOUT="${REDIS_STOP_TIMEOUT:-15}"
 log() { printf '[redis] %s\n' "$*"; }
 die() { printf '[redis] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# Same pid-reuse guard as kafka.sh: only a live redis-server counts.
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(<"$PIDFILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
-  if [[ -r "/proc/$pid/cmdline" ]]; then
-    grep -qa 'redis-server' "/proc/$pid/cmdline" || return 1
-  fi
-  printf '%s\n' "$pid"
-}
-
-# kill -0 also succeeds for a zombie, and in containers whose PID 1 does not
-# reap orphans an exited server can stay a zombie forever; count it as gone.
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local state=""
-  if [[ -r "/proc/$1/stat" ]]; then
-    state="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
-  fi
-  [[ "$state" != "Z" ]]
-}
-
-port_open() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
+running_pid() { running_pid_of "$PIDFILE" 'redis-server'; }
 
 ping_ok() {
   [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == "PONG" ]]

@@ -31,7 +31,7 @@ def penalty_for(alert: RiderAlert, cfg: Scoring) -> int:
 
 
 class SafetyScore:
-    __slots__ = ("_applied", "_dismissed", "penalties", "rider_id", "score")
+    __slots__ = ("_applied", "_dismissed", "last_delta", "penalties", "rider_id", "score")
 
     def __init__(self, rider_id: str, cfg: Scoring) -> None:
         self.rider_id = rider_id
@@ -39,6 +39,7 @@ class SafetyScore:
         self._applied: set[str] = set()
         self.penalties: dict[str, int] = {}  # alert_id -> points actually taken
         self._dismissed: set[str] = set()  # reviewed away, possibly before the alert was seen
+        self.last_delta: ScoreDelta | None = None
 
     def on_alert(self, alert: RiderAlert, cfg: Scoring) -> list[ScoreDelta]:
         points = penalty_for(alert, cfg)
@@ -90,5 +91,7 @@ class SafetyScore:
             # At a bound nothing moves; a zero delta would only be noise downstream.
             return None
         self.score = new_score
-        return ScoreDelta(delta_id=delta_id, rider_id=self.rider_id, ts=ts, delta=applied,
-                          reason=reason, ref=ref, score=new_score, tier=tier_for(new_score, cfg))
+        self.last_delta = ScoreDelta(delta_id=delta_id, rider_id=self.rider_id, ts=ts,
+                                     delta=applied, reason=reason, ref=ref, score=new_score,
+                                     tier=tier_for(new_score, cfg))
+        return self.last_delta

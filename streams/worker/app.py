@@ -116,6 +116,8 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
                 task = IngestPartition(settings, topic, p, client_kwargs, highwater)
             await task.start()
             partitions[(topic, p)] = task
+            if isinstance(task, RiderPartition) and task.restored_scores:
+                await serving.publish([(t.deltas, None, v, None) for v in task.restored_scores])
             future.set_result(task)
             return task
         except BaseException as exc:

@@ -17,8 +17,8 @@ def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
     return context
 
 
-def aiokafka_kwargs(kafka: KafkaSettings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"bootstrap_servers": kafka.brokers,
+def _common_kwargs(kafka: KafkaSettings, brokers: object) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"bootstrap_servers": brokers,
                               "security_protocol": kafka.security_protocol}
     context = ssl_context(kafka)
     if context is not None:
@@ -29,17 +29,11 @@ def aiokafka_kwargs(kafka: KafkaSettings) -> dict[str, Any]:
         kwargs["sasl_plain_password"] = (
             kafka.sasl_password.get_secret_value() if kafka.sasl_password else None)
     return kwargs
+
+
+def aiokafka_kwargs(kafka: KafkaSettings) -> dict[str, Any]:
+    return _common_kwargs(kafka, kafka.brokers)
 
 
 def kafka_python_kwargs(kafka: KafkaSettings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"bootstrap_servers": kafka.brokers.split(","),
-                              "security_protocol": kafka.security_protocol}
-    context = ssl_context(kafka)
-    if context is not None:
-        kwargs["ssl_context"] = context
-    if kafka.sasl_mechanism:
-        kwargs["sasl_mechanism"] = kafka.sasl_mechanism
-        kwargs["sasl_plain_username"] = kafka.sasl_username
-        kwargs["sasl_plain_password"] = (
-            kafka.sasl_password.get_secret_value() if kafka.sasl_password else None)
-    return kwargs
+    return _common_kwargs(kafka, kafka.brokers.split(","))

@@ -46,6 +46,7 @@ class RiderPartition(TransactionalPartition):
         self.sources = {(t.gps, partition)} | {
             (topic, i) for topic in (t.orders, t.reviews, t.weather) for i in range(k.partitions)}
         self.progress: dict[tuple[str, int], int] = {}
+        self.restored_scores: list[bytes] = []
         self.last_offset = -1
         self.restored_until = -1  # offsets up to here were seen before the restart
         self._buffered: list[tuple[int, str, int]] = []  # (offset, rider, ts) maybe buffered
@@ -156,6 +157,11 @@ class RiderPartition(TransactionalPartition):
             for order in rider.pipeline.delivered:
                 heapq.heappush(core._deciding, (order.delivered_ts, rider_id))
         self.core = core
+        # The serving layer is written after commits; a crash between the two loses a write,
+        # so whoever restores the partition writes every restored score again.
+        self.restored_scores = [
+            orjson.dumps(rider.pipeline.score.last_delta.model_dump(mode="json"))
+            for rider in core.riders.values() if rider.pipeline.score.last_delta is not None]
         self.progress = saved["progress"]
         self.restored_until = saved["last_offset"]
 

@@ -1,7 +1,8 @@
 """The Redis serving layer: each rider's latest score and tier, for services that ask directly.
 
 Written after the partition's transaction commits, so Redis never shows an uncommitted score; a
-write lost to a crash is redone with the same value when the partition replays its outputs.
+write lost to a crash between commit and write is redone by whoever restores the partition,
+which writes every restored rider's latest score again.
 """
 
 import logging

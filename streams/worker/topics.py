@@ -27,6 +27,24 @@ def topic_plan(settings: KnightwatchSettings) -> dict[str, tuple[int, dict[str, 
     return plan
 
 
+class TopicLayoutError(RuntimeError):
+    """An existing topic's partitions do not match the settings the fleet relies on."""
+
+
+def _check_partitions(admin: KafkaAdminClient, settings: KnightwatchSettings) -> None:
+    # Riders meet their internal records and checkpoints by partition number, and each rider
+    # partition waits for every input partition it was told of: counts must match.
+    plan = topic_plan(settings)
+    for description in admin.describe_topics(list(plan)):
+        name = description.get("name") or description.get("topic")
+        actual = len(description.get("partitions") or [])
+        wanted = plan[name][0]
+        if actual and actual != wanted:
+            raise TopicLayoutError(
+                f"topic {name} has {actual} partitions but the settings say {wanted} "
+                f"(KNIGHTWATCH_KAFKA__GPS_PARTITIONS / __PARTITIONS / __AREA_PARTITIONS)")
+
+
 def ensure_topics(settings: KnightwatchSettings) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
     admin = KafkaAdminClient(client_id="knightwatch-admin",
@@ -46,6 +64,7 @@ def ensure_topics(settings: KnightwatchSettings) -> list[str]:
                 pass  # another worker created it first
         if created:
             log.info("created topics %s", ", ".join(created))
+        _check_partitions(admin, settings)
         return created
     finally:
         admin.close()

@@ -105,3 +105,18 @@ def _wait_for_committed_deltas(fleet: Fleet, at_least: int, timeout_s: float = 1
     finally:
         consumer.close()
     return seen
+
+
+def test_a_gps_topic_with_other_partitions_than_configured_is_refused(tmp_path):
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from streams.worker.topics import TopicLayoutError, ensure_topics
+
+    deployment = Fleet(tmp_path)
+    admin = KafkaAdminClient(bootstrap_servers=BROKERS)
+    try:
+        admin.create_topics([NewTopic(deployment.settings.topics.gps, 3, 1)])
+    finally:
+        admin.close()
+    with pytest.raises(TopicLayoutError, match="has 3 partitions but the settings say 6"):
+        ensure_topics(deployment.settings)
