@@ -373,6 +373,11 @@ class Scoring(BaseModel):
         60, description="Tier C: at most 2 concurrent orders and a safety refresher course."
     )
     # Tier D is everything below tier_c_min: no new orders until the course is passed.
+    memory_days: float = Field(
+        30, gt=0,
+        description="How long a rider's applied deltas and penalties are remembered: a review "
+        "dismissing an alert older than this is no longer compensated.",
+    )
     recovery_points: int = Field(
         1, ge=0,
         description="Earned by an on-time (or exempt) delivery with no penalised alert during it.",

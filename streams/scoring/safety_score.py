@@ -36,9 +36,9 @@ class SafetyScore:
     def __init__(self, rider_id: str, cfg: Scoring) -> None:
         self.rider_id = rider_id
         self.score = cfg.start_score
-        self._applied: set[str] = set()
+        self._applied: dict[str, int] = {}  # delta_id -> event time it was applied at
         self.penalties: dict[str, int] = {}  # alert_id -> points actually taken
-        self._dismissed: set[str] = set()  # reviewed away, possibly before the alert was seen
+        self._dismissed: dict[str, int] = {}  # reviewed away (maybe before the alert was seen)
         self.last_delta: ScoreDelta | None = None
 
     def on_alert(self, alert: RiderAlert, cfg: Scoring) -> list[ScoreDelta]:
@@ -57,7 +57,7 @@ class SafetyScore:
 
     def on_dismissal(self, alert_id: str, ts: int, cfg: Scoring) -> list[ScoreDelta]:
         """A reviewer dismissed the alert: give back what it took, once."""
-        self._dismissed.add(alert_id)
+        self._dismissed[alert_id] = ts
         return self._compensate(alert_id, ts, cfg) if alert_id in self.penalties else []
 
     def _compensate(self, alert_id: str, ts: int, cfg: Scoring) -> list[ScoreDelta]:
@@ -65,6 +65,17 @@ class SafetyScore:
         delta = self.apply(derived_id("delta", "dismissal", alert_id), ts, taken,
                            "alert_dismissed", alert_id, cfg)
         return [delta] if delta is not None else []
+
+    def _forget_before(self, horizon: int) -> None:
+        # Ids older than the review window cannot come round again (their inputs would be late
+        # and reviews that old are not taken), so the rider's bookkeeping stays bounded.
+        old = [k for k, ts in self._applied.items() if ts < horizon]
+        for delta_id in old:
+            del self._applied[delta_id]
+        self._dismissed = {k: ts for k, ts in self._dismissed.items() if ts >= horizon}
+        keep = {ref for ref in self.penalties if derived_id("delta", "penalty", ref)
+                in self._applied}
+        self.penalties = {k: v for k, v in self.penalties.items() if k in keep}
 
     def on_delivery(self, order_id: str, ts: int, *, late_by_s: int, exempt: bool,
                     penalised_during: bool, cfg: Scoring) -> list[ScoreDelta]:
@@ -84,7 +95,9 @@ class SafetyScore:
         """Apply a change once; the delta carries what was actually applied within the bounds."""
         if delta_id in self._applied:
             return None
-        self._applied.add(delta_id)
+        self._applied[delta_id] = ts
+        if len(self._applied) % 256 == 0:
+            self._forget_before(ts - int(cfg.memory_days * 86_400_000))
         new_score = min(cfg.max_score, max(0, self.score + change))
         applied = new_score - self.score
         if applied == 0:

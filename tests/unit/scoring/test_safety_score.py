@@ -63,3 +63,18 @@ def test_info_alerts_and_fatigue_cost_nothing_and_tiers_follow_the_score():
     speeding_twice = SPEEDING + [18.0] * 40 + SPEEDING
     out = run_core(ride(speed_kmh=speeding_twice, duration_s=4 * 100), settings=settings)
     assert [(d.score, d.tier) for d in of(out, "deltas")] == [(80, "B"), (60, "C")]
+
+
+def test_bookkeeping_is_bounded_by_the_review_window():
+    from streams.config.thresholds import Scoring
+    from streams.scoring.safety_score import SafetyScore
+
+    cfg = Scoring(start_score=50, memory_days=1)
+    score = SafetyScore("r1", cfg)
+    day_ms = 86_400_000
+    for i in range(600):  # ten days of deltas, one every 24 minutes
+        ts = 1_784_080_800_000 + i * day_ms // 60
+        assert score.apply(f"d{i}", ts, 1 if i % 2 else -1, "x", f"a{i}", cfg) is not None
+    assert len(score._applied) < 300
+    assert "d599" in score._applied and "d0" not in score._applied
+    assert score.apply("d599", 0, 1, "x", "a", cfg) is None  # recent ids still apply once
