@@ -1,5 +1,5 @@
 """A deterministic simulated city: riders on a street grid in central Shanghai, their orders, a
-rainstorm warning and the zones file, as replay records in arrival order.
+rainstorm warning, a traffic jam and the zones file, as replay records in arrival order.
 
 Riders are simulated physically rather than by writing alerts into the data: each ride follows a
 path of straight streets joined by rounded corners, its speed is integrated at 1 s sub-steps
@@ -42,8 +42,21 @@ BAD_BEHAVIOURS = (
     "no_entry", "phone_use", "gps_jump", "offline",
 )
 HARMLESS_BEHAVIOURS = frozenset({CLEAN, "gps_jump", "offline"})
+# The clean riders right after the bad ones work a food court by the jam, so a small city still
+# shows congestion: enough riders to judge the street's cells while it is jammed and after.
+FOOD_COURT_RIDERS = 8
 
 Point = tuple[float, float]  # metres east, north of ORIGIN
+
+
+@dataclass(frozen=True)
+class Jam:
+    """The traffic jam simulated (ground truth)."""
+
+    street: tuple[tuple[float, float], ...]  # (lat, lon) of the jammed block's ends
+    start_ts: int
+    end_ts: int
+    riders: tuple[str, ...]  # riders held up in it, whatever their behaviour
 
 
 @dataclass
@@ -54,6 +67,7 @@ class City:
     start_ts: int = BASE_TS_MS
     end_ts: int = BASE_TS_MS
     name: str = CITY
+    jam: Jam | None = None  # None when the simulated time ends before the jam
 
 
 # -- the map ---------------------------------------------------------------------------------
@@ -75,6 +89,13 @@ PEDESTRIAN_STREET = _Rect(1030, 1605, 1220, 1645)  # around the lane y=1625, x 1
 PEDESTRIAN_LANE = ((1000.0, 1625.0), (1250.0, 1625.0))
 SCHOOL_ZONE = _Rect(1715, 480, 1785, 920)  # on the avenue x=1750, across the street y=750
 SCHOOL_LIMIT_KMH = 15.0
+# Road works close a lane of one block of a north-south street for 13 minutes of the lunch rush:
+# everyone riding along the block crawls, in either direction, then it flows again. The block
+# lies inside one H3 cell of the congestion map; the food court is just south of it.
+JAM_BLOCK = ((2500.0, 1000.0), (2500.0, 1250.0))
+JAM_FROM_S, JAM_UNTIL_S = 17 * 60.0, 30 * 60.0
+JAM_CRAWL_KMH = (3.0, 6.0)
+FOOD_COURT = (2500.0, 875.0)
 # (name, allowed direction start -> end)
 ONE_WAYS = (
     ("Yunnan Road (one-way southbound)", ((2125.0, 1250.0), (2125.0, 1000.0))),
@@ -364,6 +385,9 @@ class _RiderSim:
         self.end_s = end_s
         self.next_order = next_order
         bad = behaviour not in HARMLESS_BEHAVIOURS
+        n_bad = len(BAD_BEHAVIOURS)
+        self.food_court = behaviour == CLEAN and n_bad <= index < n_bad + FOOD_COURT_RIDERS
+        self.jammed = False
         if behaviour in ("harsh_braking", "harsh_acceleration", "harsh_cornering"):
             cruise_kmh = rng.uniform(22.5, 24.0)  # fast enough for the manoeuvre to count
         elif behaviour == "school_zone_speeding":
@@ -380,7 +404,7 @@ class _RiderSim:
             obeys_zones=behaviour != "school_zone_speeding")
         # About one phone in ten reports neither speed nor heading; the core derives them.
         self.reports_motion = behaviour != CLEAN or rng.random() >= 0.1
-        self.has_orders = behaviour != "offline" and (bad or rng.random() < 0.8)
+        self.has_orders = behaviour != "offline" and (bad or self.food_court or rng.random() < 0.8)
         self.plan = _Plan()
         first = rng.uniform(4, 18) * 60
         if behaviour == "harsh_braking":
@@ -397,7 +421,8 @@ class _RiderSim:
         self.dense: list[list[float]] = []
         self.orders: list[dict] = []
         self.t = 0.0
-        self.pos = _random_spot(rng)
+        self.pos = (_random_spot(rng, FOOD_COURT, 250, 1000) if self.food_court
+                    else _random_spot(rng))
         self.heading = rng.choice((0.0, 180.0)) if _on_grid(self.pos[0]) else rng.choice(
             (90.0, 270.0))
         self.stopped_since = 0.0
@@ -458,6 +483,8 @@ class _RiderSim:
             kind = "cancelled"
         if special is not None:
             merchant, via, customer = special
+        elif self.food_court:
+            merchant, via, customer = FOOD_COURT, list(JAM_BLOCK), self._food_court_customer()
         else:
             merchant = _random_spot(rng, self.pos, 300, 1200)
             customer = _random_spot(rng, merchant, 500, 2000)
@@ -471,7 +498,10 @@ class _RiderSim:
         self.event(order_id, "created", max(0.0, accept - rng.uniform(15, 60)), merchant)
         self.event(order_id, "accepted", accept, self.pos, promised=accept + promise_s)
         self.dwell_until(accept + rng.uniform(10, 25))
-        self.ride_to(merchant)
+        north_of_jam = self.pos[1] >= JAM_BLOCK[1][1]
+        # The jammed street is the way back to the food court from its customers, too.
+        self.ride_to(merchant, via=list(JAM_BLOCK[::-1]) if self.food_court and north_of_jam
+                     else None)
         arrived = self.t + rng.uniform(15, 30)
         self.event(order_id, "arrived_at_merchant", arrived, merchant)
         if kind == "cancelled":
@@ -513,6 +543,13 @@ class _RiderSim:
             delivered = max(unreachable + rng.uniform(90, 240), must_deliver_after)
         self.event(order_id, "delivered", delivered, customer)
         self.dwell_until(delivered + rng.uniform(5, 30))
+
+    def _food_court_customer(self) -> Point:
+        """A customer north of the jammed block, so the delivery rides along it."""
+        rng = self.rng
+        if rng.random() < 0.5:
+            return rng.choice((2250.0, 2500.0, 2750.0)), rng.choice((1375.0, 1625.0, 1875.0))
+        return rng.choice((2375.0, 2625.0, 2875.0)), rng.choice((1500.0, 1750.0))
 
     @staticmethod
     def _compliant_via(rng: random.Random) -> list[Point]:
@@ -628,6 +665,7 @@ class _RiderSim:
         t0 = self.t
         pieces = path.pieces
         capped = [(p.start_s, p.end_s, p.cap) for p in pieces if p.cap < math.inf]
+        jam = _jam_spans(path) if t0 < JAM_UNTIL_S else []
         length = path.length
         s, v = 0.0, 0.0
         ss, vs = [0.0], [0.0]
@@ -661,6 +699,13 @@ class _RiderSim:
                 allowed = min(allowed, cap if start <= s else math.sqrt(
                     cap * cap + 2 * style.decel * (start - s)))
                 j += 1
+            if jam and JAM_FROM_S <= t < JAM_UNTIL_S:
+                crawl = self._crawl(t)
+                for lo, hi in jam:
+                    if hi > s and lo < s + _LOOKAHEAD_M:
+                        allowed = min(allowed, crawl if lo <= s else math.sqrt(
+                            crawl * crawl + 2 * style.decel * (lo - s)))
+                        self.jammed = self.jammed or lo <= s
             stop_at = stops[stop_i][0] if stop_i < len(stops) else math.inf
             allowed = min(allowed, math.sqrt(2 * style.decel * max(stop_at - s, 0.0)))
             if braking:
@@ -700,6 +745,12 @@ class _RiderSim:
             ss.append(length)
             vs.append(0.0)
         return _Ride(t0, path, ss, vs)
+
+    def _crawl(self, t: float) -> float:
+        """Stop-and-go in the jam: the rider's speed swings across the crawl range."""
+        lo, hi = JAM_CRAWL_KMH
+        swing = math.sin(2 * math.pi * t / 40.0 + self.style.wobble_phase)
+        return (lo + hi + (hi - lo) * swing) / 2 / 3.6
 
     def _dense(self, t: float, pattern: tuple[float, ...]) -> None:
         self.dense.append([t + dt + _PING_OFFSET for dt in pattern])
@@ -781,6 +832,22 @@ class _RiderSim:
         return times
 
 
+def _jam_spans(path: Path) -> list[tuple[float, float]]:
+    """The stretches (start, end along the path) ridden along the jammed block; crossing it at
+    a junction is not riding in the jam."""
+    a, b = JAM_BLOCK
+    ux, uy, _ = _unit(a, b)
+    block = _Rect(min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])).grown(1.0)
+    spans = []
+    for piece in path.pieces:
+        if piece.sign != 0.0 or abs(piece.dx * uy - piece.dy * ux) > 1e-6:
+            continue
+        lo, hi = _clip((piece.x0, piece.y0), piece.dx, piece.dy, piece.length, block)
+        if hi - lo > 1.0:
+            spans.append((piece.start_s + lo, piece.start_s + hi))
+    return spans
+
+
 def _interp(values: list[float], x: float) -> float:
     k = min(max(int(x), 0), len(values) - 2)
     frac = min(max(x - k, 0.0), 1.0)
@@ -826,6 +893,7 @@ def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60) -> City:
 
     timed: list[tuple[int, int, dict]] = []  # (arrival ms, sequence, record)
     behaviours: dict[str, str] = {}
+    jammed: list[str] = []
     for w in _weather(minutes):
         timed.append((w["ts"], len(timed), {"topic": WEATHER_TOPIC, "key": CITY, "value": w}))
     for index in range(riders):
@@ -833,6 +901,8 @@ def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60) -> City:
         sim = _RiderSim(index, behaviour, seed, end_s, next_order)
         sim.run()
         behaviours[sim.rider_id] = behaviour
+        if sim.jammed:
+            jammed.append(sim.rider_id)
         for arrival, value in sim.pings():
             timed.append((_ms(arrival), len(timed),
                           {"topic": GPS_TOPIC, "key": sim.rider_id, "value": value}))
@@ -841,5 +911,9 @@ def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60) -> City:
                 timed.append((value["ts"], len(timed),
                               {"topic": ORDER_TOPIC, "key": value["order_id"], "value": value}))
     timed.sort(key=lambda r: (r[0], r[1]))
+    jam = None
+    if end_s > JAM_FROM_S:
+        jam = Jam(street=tuple(_latlon(p) for p in JAM_BLOCK), start_ts=_ms(JAM_FROM_S),
+                  end_ts=_ms(min(JAM_UNTIL_S, end_s)), riders=tuple(jammed))
     return City(records=[r for _, _, r in timed], zones=build_zones(), behaviours=behaviours,
-                start_ts=BASE_TS_MS, end_ts=_ms(end_s))
+                start_ts=BASE_TS_MS, end_ts=_ms(end_s), jam=jam)

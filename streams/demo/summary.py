@@ -2,6 +2,7 @@
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
@@ -12,6 +13,9 @@ from streams.scoring.safety_score import PENALISED_KINDS
 _SEVERITIES = ("info", "warning", "critical")
 # A rider never scored has the starting score; the demo runs with the default settings.
 _START = (100, "A")
+# Times are shown on the demo city's clock (China Standard Time).
+_CITY_TZ = timezone(timedelta(hours=8))
+_MAX_CELLS = 5
 
 
 def render_summary(output_path: Path, replay_summary: ReplaySummary,
@@ -27,6 +31,9 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
     exempt = Counter[bool]()
     reasons: Counter[str] = Counter()
     other: Counter[str] = Counter()
+    area_changes: list[dict] = []
+    # cell -> (window start, mean km/h, usual km/h) of congested windows riders were alerted in
+    alerted_windows: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
     with open(output_path, "rb") as f:
         for line in f:
             if not line.strip():
@@ -36,6 +43,10 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
             if topic == "rider-alerts":
                 alerts[(value["kind"], value["severity"])] += 1
                 alert_riders[value["kind"]].add(value["rider_id"])
+                if value["kind"] == "congestion":
+                    ev = value["evidence"]
+                    alerted_windows[ev["cell"]].append(
+                        (ev["window_start_ts"], ev["mean_speed_kmh"], ev["usual_speed_kmh"]))
             elif topic == "rider-score-deltas":
                 rider, delta = value["rider_id"], value["delta"]
                 # Deltas are emitted in each rider's event order, so the last one is current.
@@ -46,6 +57,8 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
                 if delta < 0:
                     lost[rider] -= delta
                     lost_by_kind[rider][value["reason"]] += 1
+            elif topic == "area-risk":
+                area_changes.append(value)
             elif topic == "order-exemptions":
                 exempt[value["exempt"]] += 1
                 reasons.update(value["reasons"])
@@ -81,6 +94,9 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
         lines.append("Riders by tier: " + ", ".join(f"{t} {tiers[t]:,}" for t in "ABCD"))
 
     lines.append("")
+    lines.extend(_congestion(area_changes, alerted_windows, len(alert_riders["congestion"])))
+
+    lines.append("")
     lines.append(f"Score changes: {changes['negative']:,} down ({points['negative']:+,} points), "
                  f"{changes['positive']:,} up ({points['positive']:+,} points)")
     if exempt:
@@ -97,3 +113,55 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
     lines.append("Replay")
     lines.extend("  " + line for line in replay_summary.render().splitlines())
     return "\n".join(lines)
+
+
+def _clock(ts: int) -> str:
+    return datetime.fromtimestamp(ts / 1000, _CITY_TZ).strftime("%H:%M")
+
+
+def _cells(n: int) -> str:
+    return f"{n:,} cell" if n == 1 else f"{n:,} cells"
+
+
+def _congestion(changes: list[dict],
+                alerted_windows: dict[str, list[tuple[int, float, float]]],
+                alerted: int) -> list[str]:
+    """A headline, then one line per congested cell (slowest first): when it was congested and
+    its slowest judged window against its usual speed."""
+    if not changes:
+        return ["Congestion (area-risk): no cell congested"]
+    changes = sorted(changes, key=lambda c: (c["ts"], c["cell"]))
+    congested = {c["cell"] for c in changes if c["state"] == "congested"}
+    released = {c["cell"] for c in changes if c["state"] == "clear"}
+    lines = [f"Congestion (area-risk): {len(changes):,} changes, {_cells(len(congested))} "
+             f"congested, {len(released):,} released; {alerted:,} riders alerted"]
+    episodes: dict[str, list[str]] = defaultdict(list)
+    slowest: dict[str, tuple[float, float]] = {}
+    since: dict[str, int] = {}
+
+    def judged(cell: str, start: int, end: float) -> None:
+        # The change itself carries the first window; riders' alerts carry later ones.
+        windows = [(m, u) for ts, m, u in alerted_windows.get(cell, ()) if start <= ts < end]
+        slowest[cell] = min([*windows, slowest[cell]])
+
+    for change in changes:
+        cell = change["cell"]
+        if change["state"] == "congested":
+            since[cell] = change["ts"]
+            first = (change["mean_speed_kmh"], change["usual_speed_kmh"])
+            slowest[cell] = min(first, slowest.get(cell, first))
+        elif cell in since:
+            start = since.pop(cell)
+            episodes[cell].append(f"{_clock(start)}-{_clock(change['ts'])}")
+            judged(cell, start, change["ts"])
+    for cell, start in since.items():
+        episodes[cell].append(f"{_clock(start)} (not released)")
+        judged(cell, start, float("inf"))
+    ordered = sorted(congested, key=lambda c: (slowest[c][0], c))
+    for cell in ordered[:_MAX_CELLS]:
+        mean, usual = slowest[cell]
+        lines.append(f"  {cell}  congested {', '.join(episodes[cell])}, slowest window "
+                     f"{mean:.1f} km/h vs usual {usual:.1f}")
+    if len(ordered) > _MAX_CELLS:
+        lines.append(f"  ... and {_cells(len(ordered) - _MAX_CELLS)} more")
+    return lines

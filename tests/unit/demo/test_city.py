@@ -2,7 +2,9 @@
 riders who ride well are left alone."""
 
 import contextlib
+import functools
 import io
+import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,12 +13,16 @@ import orjson
 import pytest
 
 from schemas import GpsPing, OrderEvent, WeatherEvent
+from streams.area.congestion import CongestionMap
+from streams.config.settings import load_settings
+from streams.core.geo import point_segment_distance_m
 from streams.core.zones import ZoneMap
 from streams.demo.city import (
     BAD_BEHAVIOURS,
     BASE_TS_MS,
     CLEAN,
     HARMLESS_BEHAVIOURS,
+    City,
     generate_city,
 )
 from streams.demo.run import run_demo
@@ -62,8 +68,39 @@ def _outputs(out_dir: Path, topic: str) -> list[dict]:
     return [r["value"] for r in records if r["topic"] == topic]
 
 
+@functools.cache
+def _demo_city() -> City:
+    return generate_city(seed=7, riders=DEMO_RIDERS)
+
+
 def _behaviours() -> dict[str, str]:
-    return generate_city(seed=7, riders=DEMO_RIDERS).behaviours
+    return _demo_city().behaviours
+
+
+def _congestion_map() -> CongestionMap:
+    return CongestionMap(load_settings().detection.congestion)
+
+
+def _jam_cells(city: City) -> set[str]:
+    assert city.jam is not None
+    return {_congestion_map().cell_of(lat, lon) for lat, lon in city.jam.street}
+
+
+def _speeds_along_the_jam(city: City, from_ts: int, until_ts: int) -> dict[str, list[float]]:
+    """Moving device speeds of good fixes along the middle of the jammed block, by rider."""
+    assert city.jam is not None
+    (lat_a, lon_a), (lat_b, lon_b) = city.jam.street
+    # Clear of the junctions at either end, where cross traffic passes at its own speed.
+    a = (lat_a + (lat_b - lat_a) * 0.15, lon_a + (lon_b - lon_a) * 0.15)
+    b = (lat_b + (lat_a - lat_b) * 0.15, lon_b + (lon_a - lon_b) * 0.15)
+    speeds: dict[str, list[float]] = defaultdict(list)
+    for record in city.records:
+        fix = record["value"]
+        if (record["topic"] == "rider-gps" and from_ts <= fix["ts"] < until_ts
+                and fix.get("speed_kmh", 0) >= 2 and fix["accuracy_m"] <= 15
+                and point_segment_distance_m(fix["lat"], fix["lon"], a, b) <= 6):
+            speeds[fix["rider_id"]].append(fix["speed_kmh"])
+    return speeds
 
 
 def test_base_time_is_ten_in_the_morning_in_shanghai():
@@ -153,6 +190,26 @@ def test_only_offline_riders_arrive_late_and_within_four_minutes(small_city):
     assert late_riders == offline
 
 
+def test_the_jam_holds_riders_up_then_the_street_flows_again(small_city):
+    jam = small_city.jam
+    assert jam is not None
+    assert 10 <= (jam.end_ts - jam.start_ts) / 60_000 <= 15
+    assert len(_jam_cells(small_city)) <= 2
+    held_up = [r for r in jam.riders if small_city.behaviours[r] == CLEAN]
+    assert len(held_up) >= 5
+    window = 300_000
+    during = _speeds_along_the_jam(small_city, jam.start_ts + 60_000, jam.end_ts)
+    assert len(during) >= 5 and set(during) <= set(jam.riders)
+    assert 3 <= statistics.median(s for v in during.values() for s in v) <= 6
+    after = _speeds_along_the_jam(small_city, jam.end_ts + 60_000, jam.end_ts + 3 * window)
+    assert len(after) >= 3
+    assert statistics.median(s for v in after.values() for s in v) >= 12
+
+
+def test_the_jam_is_left_out_when_the_city_stops_before_it():
+    assert generate_city(seed=3, riders=25, minutes=15).jam is None
+
+
 def test_zones_load_as_a_zone_map(small_city):
     zones = ZoneMap.from_geojson(small_city.zones)
     assert sorted(z.kind for z in zones.zones) == ["no_entry", "speed_limit"]
@@ -202,3 +259,41 @@ def test_riders_who_ride_well_raise_no_penalised_alert(demo):
 def test_offline_upload_is_within_the_allowed_lateness(demo):
     out_dir, _ = demo
     assert _outputs(out_dir, "dead-letters") == []
+
+
+def test_the_jammed_cell_is_congested_then_released(demo):
+    out_dir, printed = demo
+    jam = _demo_city().jam
+    assert jam is not None
+    cells = _jam_cells(_demo_city())
+    changes = sorted((c for c in _outputs(out_dir, "area-risk") if c["cell"] in cells),
+                     key=lambda c: c["ts"])
+    congested = [c for c in changes if c["state"] == "congested"]
+    assert congested
+    first = congested[0]
+    assert jam.start_ts <= first["ts"] < jam.end_ts
+    assert first["mean_speed_kmh"] < 0.5 * first["usual_speed_kmh"]
+    cleared = [c for c in changes if c["cell"] == first["cell"] and c["state"] == "clear"
+               and c["ts"] > first["ts"]]
+    assert cleared
+    # Released by riders passing at their usual speed once the jam is over.
+    assert jam.end_ts - 300_000 < cleared[0]["ts"] <= jam.end_ts + 2 * 300_000
+    assert cleared[0]["mean_speed_kmh"] >= 0.7 * cleared[0]["usual_speed_kmh"]
+    assert f"{first['cell']}  congested" in printed
+    assert "Congestion (area-risk):" in printed
+
+
+def test_riders_held_up_in_the_jam_get_one_congestion_alert(demo):
+    out_dir, _ = demo
+    jam = _demo_city().jam
+    assert jam is not None
+    cells = _jam_cells(_demo_city())
+    alerts = [a for a in _outputs(out_dir, "rider-alerts") if a["kind"] == "congestion"]
+    assert "congestion" not in PENALISED_KINDS
+    assert {a["severity"] for a in alerts} == {"info"}
+    in_jam = [a for a in alerts if a["evidence"]["cell"] in cells]
+    alerted = [a["rider_id"] for a in in_jam]
+    # One episode in the jammed cell, so one alert per rider.
+    assert len(alerted) == len(set(alerted))
+    assert len(set(alerted) & set(jam.riders)) >= 5
+    assert all(jam.start_ts <= a["ts"] < jam.end_ts + 300_000 for a in in_jam)
