@@ -5,13 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit integration lint bench schemas docs clean
+.PHONY: install demo test unit integration lint bench bench-fleet schemas docs clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo   - simulate a small city and replay it (no services needed)"
 	@echo "make test   - install, start Kafka and Redis, run every test"
-	@echo "make bench  - throughput and memory benchmarks"
+	@echo "make bench  - throughput and memory benchmarks of the core"
+	@echo "make bench-fleet - throughput of the Kafka worker fleet (starts Kafka and Redis)"
 	@echo "make up / make down - start / stop the local Kafka broker and Redis"
 
 install: $(STAMP)
@@ -39,6 +40,9 @@ docs: install
 
 bench: install
 	$(BIN)/python -m tests.bench.bench_core
+
+bench-fleet: install up
+	$(BIN)/python -m tests.bench.bench_fleet
 
 include deploy/local.mk
 

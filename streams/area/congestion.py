@@ -14,8 +14,8 @@ from streams.config.thresholds import Congestion
 from streams.core.ids import derived_id
 from streams.core.messages import message
 
-# Judged windows kept for exemption look-ups: longer than any order takes.
-_HISTORY_MS = 4 * 3_600_000
+# Judged windows kept for exemption look-ups: longer than any order is kept (Orders.max_age_s).
+_HISTORY_MS = 8 * 3_600_000
 
 
 @dataclass(slots=True)
@@ -132,10 +132,13 @@ class CongestionMap:
             out.extend(self._judge(start, self._open.pop(start)))
         if until_ts > self.finalized_until:
             self.finalized_until = until_ts
-        horizon = until_ts - _HISTORY_MS
+        return out
+
+    def forget_before(self, processed_until: int) -> None:
+        """Drop judged windows no order still to be decided can have ridden through."""
+        horizon = processed_until - _HISTORY_MS
         if self._congested and min(k[1] for k in self._congested) < horizon:
             self._congested = {k: v for k, v in self._congested.items() if k[1] >= horizon}
-        return out
 
     def _judge(self, start: int, cells: dict[str, _Window]) -> list[AreaRiskChange | RiderAlert]:
         cfg = self.cfg

@@ -62,5 +62,6 @@ class AreaJudge:
             return [], None
         self.until_ts = low
         decided = self.map.finalize(low)
+        self.map.forget_before(low)  # the judge keeps no history: rider partitions do
         congested, self.map.newly_congested = tuple(self.map.newly_congested), []
         return decided, AreaJudgement(self.judge_id, low, congested)

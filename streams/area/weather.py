@@ -46,10 +46,16 @@ class WeatherBook:
         if i < len(history) and history[i][:2] == entry[:2]:
             return False
         history.insert(i, entry)
-        horizon = event.ts - _RETENTION_MS
-        while history and history[0][0] < horizon and len(history) > 1:
-            history.pop(0)
         return True
+
+    def forget_before(self, processed_until: int) -> None:
+        """Drop reports no ride or order can still look up. Driven by processed event time, not
+        by the newest report: weather may arrive well ahead of the fixes it applies to."""
+        horizon = processed_until - _RETENTION_MS
+        for history in self._by_city.values():
+            # Keep the last report before the horizon: it may still be in force after it.
+            while len(history) > 1 and history[1][0] < horizon:
+                history.pop(0)
 
     def in_force(self, city: str | None, ts: int) -> WeatherEvent | None:
         """The latest report issued at or before ts that is still valid at ts."""

@@ -119,6 +119,10 @@ class KnightwatchCore:
         self.area_clock = clock
         out = self._release_idle(clock)
         out += self._close_quiet(clock)
+        # Orders still to be decided look weather up back to their acceptance.
+        pending = self._deciding[0][0] if self._deciding else clock
+        self.weather.forget_before(min(clock, pending))
+        self.congestion.forget_before(min(clock, pending))
         if self.area_source is None:
             out += self._count(self._area_emissions(self.congestion.finalize(clock)))
             out += self._decide(clock - self._settle_ms)

@@ -32,3 +32,11 @@ def test_lookup_by_event_time():
     assert book.severe_at("shanghai", T0 + 11 * 60_000) is None
     assert book.severe_at("shanghai", T0 - 1) is None
     assert not book.add(weather(0, minutes=10))  # exact duplicate
+
+
+def test_weather_arriving_a_day_ahead_of_the_fixes_is_still_applied():
+    # A backlog of GPS consumed behind the weather topic: a day of reports arrives first.
+    reports = [weather(h * 3600, minutes=60) for h in range(30)]
+    fixes = ride(duration_s=600, every_s=4)
+    [alert] = alerts(run_core([*reports, *fixes]), "severe_weather")
+    assert alert.evidence["issued_ts"] == T0

@@ -118,3 +118,36 @@ def test_order_events_before_or_after_their_fixes_give_the_same_decision(arrange
     assert _decision(run_core(arrived)) == _decision(run_core(events))
     assert run_core(arrived) and sorted(map(repr, run_core(arrived))) == sorted(
         map(repr, run_core(events)))
+
+
+def _crawling_crowd() -> list:
+    # Four riders crawl back and forth at walking pace on the street the courier starts on.
+    crowd = []
+    for r in range(4):
+        for leg in range(16):
+            crowd += ride(f"crowd{r}", start_s=leg * 120, duration_s=116, every_s=4,
+                          speed_kmh=4, heading_deg=90 if leg % 2 == 0 else 270)
+    return crowd
+
+
+def test_congestion_alone():
+    # The courier crawls through the jammed cells with the fleet and is late.
+    late = dict(promised_s=1600, delivered_s=1800)
+    decision = _decision(run_core(by_time([*_crawling_crowd(), *delivery(**late, speed_kmh=4)])))
+    assert decision.reasons == ["congestion"]
+    evidence = decision.evidence["congestion"]
+    assert evidence["congested_s"] >= 0.5 * decision.late_by_s
+    assert evidence["mean_speed_kmh"] < 0.5 * evidence["usual_speed_kmh"]
+
+
+def test_congestion_and_merchant_delay_together():
+    late = dict(promised_s=1600, delivered_s=1800)
+    events = by_time([*_crawling_crowd(),
+                      *delivery(**late, speed_kmh=4, arrived_s=120, ready_s=720)])
+    assert _decision(run_core(events)).reasons == ["congestion", "merchant_delay"]
+
+
+def test_a_crawl_elsewhere_does_not_explain_lateness():
+    far = [e.model_copy(update={"lat": e.lat + 0.05}) for e in _crawling_crowd()]
+    late = dict(promised_s=1600, delivered_s=1800)
+    assert _decision(run_core(by_time([*far, *delivery(**late, speed_kmh=4)]))).reasons == []
