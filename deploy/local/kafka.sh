@@ -270,30 +270,7 @@ cmd_up() {
 }
 
 cmd_down() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    [[ -f "$PIDFILE" ]] && log "removing stale pid file"
-    rm -f "$PIDFILE"
-    log "not running"
-    return 0
-  fi
-  log "stopping broker (pid $pid)"
-  # SIGTERM lets the broker flush logs and write a clean-shutdown marker, which
-  # avoids a slow log recovery on the next start.
-  kill -TERM "$pid" 2>/dev/null || true
-  local waited=0
-  while alive "$pid"; do
-    if (( waited >= KAFKA_STOP_TIMEOUT )); then
-      log "still alive after ${KAFKA_STOP_TIMEOUT}s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 1
-      break
-    fi
-    sleep 1
-    waited=$((waited + 1))
-  done
-  rm -f "$PIDFILE"
-  log "stopped"
+  stop_recorded "$KAFKA_STOP_TIMEOUT" broker
 }
 
 cmd_status() {

@@ -31,3 +31,30 @@ port_open() {
   # bash's /dev/tcp avoids depending on nc/ss being installed.
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
+
+# Stop the server recorded in $PIDFILE (by that pid only): SIGTERM, then SIGKILL after
+# $1 seconds. SIGTERM lets Kafka write its clean-shutdown marker (no slow log recovery on the
+# next start); the pid file is removed either way (Redis keeps it after a SIGKILL).
+stop_recorded() {
+  local timeout="$1" what="$2" pid
+  if ! pid="$(running_pid)"; then
+    [[ -f "$PIDFILE" ]] && log "removing stale pid file"
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  log "stopping $what (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + timeout))
+  while alive "$pid"; do
+    if (( SECONDS >= deadline )); then
+      log "still alive after ${timeout}s, sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 1
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$PIDFILE"
+  log "stopped"
+}

@@ -111,28 +111,7 @@ cmd_up() {
 }
 
 cmd_down() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    [[ -f "$PIDFILE" ]] && log "removing stale pid file"
-    rm -f "$PIDFILE"
-    log "not running"
-    return 0
-  fi
-  log "stopping redis-server (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + REDIS_STOP_TIMEOUT))
-  while alive "$pid"; do
-    if (( SECONDS >= deadline )); then
-      log "still alive after ${REDIS_STOP_TIMEOUT}s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    sleep 0.2
-  done
-  # Redis deletes its pid file on a clean exit, but not after SIGKILL.
-  rm -f "$PIDFILE"
-  log "stopped"
+  stop_recorded "$REDIS_STOP_TIMEOUT" redis-server
 }
 
 cmd_status() {

@@ -22,11 +22,8 @@ class IngestPartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, topic: str, partition: int,
                  client_kwargs: dict[str, Any],
                  highwater: Callable[[], int | None]) -> None:
-        k = settings.kafka
-        super().__init__(group_id=k.group_id, source_topic=topic, partition=partition,
-                         state_topic=None, client_kwargs=client_kwargs,
-                         interval_s=k.checkpoint_interval_s, every=k.checkpoint_every)
-        self.settings = settings
+        super().__init__(settings, source_topic=topic, partition=partition, state_topic=None,
+                         client_kwargs=client_kwargs)
         self.role = settings.topics.input_roles()[topic]
         self.last_offset = -1
         self.dead_letters = 0

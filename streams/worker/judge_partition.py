@@ -17,13 +17,11 @@ _META = b"meta"
 class JudgePartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, partition: int,
                  client_kwargs: dict[str, Any]) -> None:
-        k = settings.kafka
-        super().__init__(group_id=k.group_id, source_topic=settings.topics.area_progress,
+        super().__init__(settings, source_topic=settings.topics.area_progress,
                          partition=partition, state_topic=settings.topics.area_state,
-                         client_kwargs=client_kwargs, interval_s=k.checkpoint_interval_s,
-                         every=k.checkpoint_every)
-        self.settings = settings
-        self.judge = AreaJudge(settings.detection.congestion, partition, k.gps_partitions)
+                         client_kwargs=client_kwargs)
+        self.judge = AreaJudge(settings.detection.congestion, partition,
+                               settings.kafka.gps_partitions)
         self.last_offset = -1
 
     def on_record(self, offset: int, data: bytes) -> int:

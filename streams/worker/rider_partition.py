@@ -33,11 +33,9 @@ class RiderPartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, zones: ZoneMap | None, partition: int,
                  client_kwargs: dict[str, Any]) -> None:
         k = settings.kafka
-        super().__init__(group_id=k.group_id, source_topic=settings.topics.rider_events,
+        super().__init__(settings, source_topic=settings.topics.rider_events,
                          partition=partition, state_topic=settings.topics.rider_state,
-                         client_kwargs=client_kwargs, interval_s=k.checkpoint_interval_s,
-                         every=k.checkpoint_every)
-        self.settings = settings
+                         client_kwargs=client_kwargs)
         self.zones = zones
         self.core = KnightwatchCore(settings.detection, zones, area_source=partition,
                                     area_judges=k.area_partitions)

@@ -19,22 +19,24 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.config.settings import KnightwatchSettings
+
 log = logging.getLogger(__name__)
 
 Output = tuple[str, bytes | None, bytes, int | None]  # topic, key, value, partition
 
 
 class TransactionalPartition(ABC):
-    def __init__(self, *, group_id: str, source_topic: str, partition: int,
-                 state_topic: str | None,
-                 client_kwargs: dict[str, Any], interval_s: float, every: int) -> None:
-        self.group_id = group_id
+    def __init__(self, settings: KnightwatchSettings, *, source_topic: str, partition: int,
+                 state_topic: str | None, client_kwargs: dict[str, Any]) -> None:
+        self.settings = settings
+        self.group_id = settings.kafka.group_id
         self.source_topic = source_topic
         self.partition = partition
         self.state_topic = state_topic
         self.client_kwargs = client_kwargs
-        self.interval_s = interval_s
-        self.every = every
+        self.interval_s = settings.kafka.checkpoint_interval_s
+        self.every = settings.kafka.checkpoint_every
         self.outputs: list[Output] = []
         self.since_checkpoint = 0
         self.last_checkpoint = time.monotonic()
