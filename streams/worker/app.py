@@ -189,7 +189,9 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
 
     @app.page("/metrics")
     async def prometheus_metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp takes the charset separately from the content type.
+        content_type = CONTENT_TYPE_LATEST.split("; charset=")[0]
+        return web.bytes(generate_latest(), content_type=content_type)
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:

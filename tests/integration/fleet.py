@@ -56,8 +56,11 @@ class Fleet:
 
         ensure_topics(self.settings)
 
+    def web_port(self, index: int) -> int:
+        return self._port + index
+
     def start_worker(self, index: int) -> subprocess.Popen:
-        env = {**self.env, "KNIGHTWATCH_WEB_PORT": str(self._port + index)}
+        env = {**self.env, "KNIGHTWATCH_WEB_PORT": str(self.web_port(index))}
         log = open(self.workdir / f"worker-{index}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warn"],

@@ -27,7 +27,22 @@ def test_the_fleet_gives_exactly_what_replay_gives(fleet: Fleet, workers: int):
     assert got - expected == set(), "the fleet said something replay did not"
     assert expected - got == set(), "the fleet missed something replay said"
     assert len(records) == len(got), "a committed record appeared twice"
+    _check_metrics(fleet, records)
 
+
+def _check_metrics(fleet: Fleet, records: list[dict]) -> None:
+    """What a Prometheus scraper reads from a worker, in Prometheus's text format."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urlopen(f"http://127.0.0.1:{fleet.web_port(0)}/metrics", timeout=10).read().decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert "knightwatch_checkpoints" in families
+    assert "knightwatch_input_records" in families
+    alerts = sum(s.value for s in families["knightwatch_alerts"].samples
+                 if s.name == "knightwatch_alerts_total")
+    assert alerts > 0
 
 def test_malformed_records_are_dead_lettered_and_the_rest_processed(fleet: Fleet):
     good = city_lines(copies=1)
