@@ -27,7 +27,9 @@ def committed_count(fleet: Fleet) -> KafkaConsumer:
 
 def run(lines: list[bytes], expected: int, workers: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        fleet = Fleet(Path(tmp), partitions=6, area_partitions=2)
+        # The worker's default checkpoint settings (1 s or 5,000 records).
+        fleet = Fleet(Path(tmp), partitions=6, area_partitions=2, checkpoint_interval_s=1.0,
+                      checkpoint_every=5000)
         fleet.create_topics()
         fleet.produce(lines)
         consumer = committed_count(fleet)

@@ -22,7 +22,8 @@ HEARTBEAT_TS = 4_102_444_800_000  # 2100-01-01: later than any test data
 class Fleet:
     """One isolated Knightwatch deployment: its own topic names and consumer group."""
 
-    def __init__(self, workdir: Path, *, partitions: int = 6, area_partitions: int = 2) -> None:
+    def __init__(self, workdir: Path, *, partitions: int = 6, area_partitions: int = 2,
+                 checkpoint_interval_s: float = 0.5, checkpoint_every: int = 500) -> None:
         self.workdir = workdir
         tag = uuid.uuid4().hex[:8]
         self.env = {**os.environ, "KNIGHTWATCH_KAFKA__BROKERS": BROKERS,
@@ -30,8 +31,9 @@ class Fleet:
                     "KNIGHTWATCH_KAFKA__GPS_PARTITIONS": str(partitions),
                     "KNIGHTWATCH_KAFKA__PARTITIONS": str(partitions),
                     "KNIGHTWATCH_KAFKA__AREA_PARTITIONS": str(area_partitions),
-                    "KNIGHTWATCH_KAFKA__CHECKPOINT_INTERVAL_S": "0.5",
-                    "KNIGHTWATCH_KAFKA__CHECKPOINT_EVERY": "500",
+                    # Short checkpoints in tests: a kill then lands between many of them.
+                    "KNIGHTWATCH_KAFKA__CHECKPOINT_INTERVAL_S": str(checkpoint_interval_s),
+                    "KNIGHTWATCH_KAFKA__CHECKPOINT_EVERY": str(checkpoint_every),
                     "KNIGHTWATCH_REDIS_KEY_PREFIX": f"kw-test-{tag}:rider:",
                     "KNIGHTWATCH_REDIS_URL": os.environ.get(
                         "KNIGHTWATCH_REDIS_URL", "redis://127.0.0.1:16379/0")}
