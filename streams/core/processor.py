@@ -10,7 +10,7 @@ from streams.area.congestion import CongestionMap
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
-from streams.core.emissions import Emission
+from streams.core.emissions import Emission, area_emissions
 from streams.core.events import HEARTBEAT_PREFIX, Ping
 from streams.core.reorder import RiderBuffer, RiderEvent
 from streams.core.rider import RiderPipeline
@@ -117,21 +117,24 @@ class KnightwatchCore:
         if clock <= self.area_clock:
             return []
         self.area_clock = clock
-        out = self._release_idle(clock)
+        out = self._release_waiting(clock, by_rider_clock=False)
         out += self._close_quiet(clock)
         # Orders still to be decided look weather up back to their acceptance.
         pending = self._deciding[0][0] if self._deciding else clock
         self.weather.forget_before(min(clock, pending))
         self.congestion.forget_before(min(clock, pending))
+        return out + self._settle_area(clock, clock - self._settle_ms)
+
+    def _settle_area(self, until: int, decide_until: int) -> list[Emission]:
+        """Judge (or, in a fleet, hand over) congestion windows ending by `until`, then decide
+        the orders settled by `decide_until` (in a fleet, no later than the judges got)."""
         if self.area_source is None:
-            out += self._count(self._area_emissions(self.congestion.finalize(clock)))
-            out += self._decide(clock - self._settle_ms)
-        else:
-            partials = tuple(self.congestion.take_final(clock))
-            out.append(Emission("area_progress", None,
-                                AreaProgress(self.area_source, clock, partials)))  # type: ignore[arg-type]
-            out += self._decide(min(clock, self.judged_until()) - self._settle_ms)
-        return out
+            out = self._count(area_emissions(self.congestion.finalize(until)))
+            return out + self._decide(decide_until)
+        partials = tuple(self.congestion.take_final(until))
+        out = [Emission("area_progress", None,
+                        AreaProgress(self.area_source, until, partials))]  # type: ignore[arg-type]
+        return out + self._decide(min(decide_until, self.judged_until() - self._settle_ms))
 
     def set_input_cap(self, cap: int) -> list[Emission]:
         """Fleet mode: the slowest input source has delivered everything up to `cap` (less the
@@ -140,30 +143,8 @@ class KnightwatchCore:
         if cap <= self.input_cap:
             return []
         self.input_cap = cap
-        out = self._release_capped(cap - self._lateness_ms)
+        out = self._release_waiting(cap - self._lateness_ms, by_rider_clock=True)
         return out + self.advance()
-
-    def _release_capped(self, before_ts: int) -> list[Emission]:
-        out: list[Emission] = []
-        waiting = self._waiting
-        held = []
-        while waiting and waiting[0][0] < before_ts:
-            ts, rider_id = heapq.heappop(waiting)
-            state = self.riders[rider_id]
-            if ts != state.scheduled_ts:
-                continue
-            if state.buffer.max_ts is not None:
-                limit = min(before_ts, state.buffer.max_ts - self._lateness_ms)
-                if (state.buffer.earliest_ts() or limit) < limit:
-                    events = state.buffer.release(limit, self._dup_ms)
-                    out.extend(self._process(state, events, self._context(rider_id)))
-            earliest = state.buffer.earliest_ts()
-            state.scheduled_ts = earliest
-            if earliest is not None:
-                held.append((earliest, rider_id))
-        for entry in held:
-            heapq.heappush(waiting, entry)
-        return out
 
     def judged_until(self) -> int:
         if len(self._judged) < self._judges:
@@ -192,14 +173,7 @@ class KnightwatchCore:
         self._waiting.clear()
         self._quiet.clear()
         self.area_clock = _END_OF_TIME
-        if self.area_source is None:
-            out += self._count(self._area_emissions(self.congestion.finalize(_END_OF_TIME)))
-            out += self._decide(_END_OF_TIME)
-        else:
-            partials = tuple(self.congestion.take_final(_END_OF_TIME))
-            out.append(Emission("area_progress", None,
-                                AreaProgress(self.area_source, _END_OF_TIME, partials)))  # type: ignore[arg-type]
-        return out
+        return out + self._settle_area(_END_OF_TIME, _END_OF_TIME)
 
     # -- riders ----------------------------------------------------------------------------
 
@@ -251,9 +225,13 @@ class KnightwatchCore:
                 heapq.heappush(self._deciding, (order.delivered_ts, ctx.rider_id))
         return self._count(out) if out else out
 
-    def _release_idle(self, before_ts: int) -> list[Emission]:
+    def _release_waiting(self, before_ts: int, *, by_rider_clock: bool) -> list[Emission]:
+        """Process buffered events older than `before_ts`: all of them for riders who went
+        quiet (the area clock), or only as far as each rider's own clock allows (an input cap
+        lifted in fleet mode)."""
         out: list[Emission] = []
         waiting = self._waiting
+        rescheduled = []
         # One entry per rider with buffered events, keyed by a time at or before its earliest
         # one; an entry made stale by the rider's own releases is refreshed when it surfaces.
         while waiting and waiting[0][0] < before_ts:
@@ -261,14 +239,20 @@ class KnightwatchCore:
             state = self.riders[rider_id]
             if ts != state.scheduled_ts:
                 continue  # superseded by an earlier entry
+            limit: int | None = before_ts
+            if by_rider_clock:
+                max_ts = state.buffer.max_ts
+                limit = None if max_ts is None else min(before_ts, max_ts - self._lateness_ms)
             earliest = state.buffer.earliest_ts()
-            if earliest is not None and earliest < before_ts:
-                events = state.buffer.release(before_ts, self._dup_ms)
+            if limit is not None and earliest is not None and earliest < limit:
+                events = state.buffer.release(limit, self._dup_ms)
                 out.extend(self._process(state, events, self._context(rider_id)))
                 earliest = state.buffer.earliest_ts()
             state.scheduled_ts = earliest
             if earliest is not None:
-                heapq.heappush(waiting, (earliest, rider_id))
+                rescheduled.append((earliest, rider_id))
+        for entry in rescheduled:
+            heapq.heappush(waiting, entry)
         return out
 
     def _close_quiet(self, clock: int) -> list[Emission]:
@@ -315,16 +299,6 @@ class KnightwatchCore:
         return ctx
 
     # -- bookkeeping -----------------------------------------------------------------------
-
-    @staticmethod
-    def _area_emissions(values: list) -> list[Emission]:
-        out = []
-        for value in values:
-            if value.__class__.__name__ == "RiderAlert":
-                out.append(Emission("alerts", value.rider_id, value))
-            else:
-                out.append(Emission("area_risk", value.cell, value))
-        return out
 
     def _late(self, event: InputEvent, raw: str | None, source_topic: str,
               processed_until: int | None) -> Emission:

@@ -6,7 +6,7 @@ import zlib
 from schemas import WeatherEvent
 from streams.area.judge import AreaJudge, AreaProgress
 from streams.config.thresholds import DetectionSettings
-from streams.core.emissions import Emission
+from streams.core.emissions import Emission, area_emissions
 from streams.core.processor import KnightwatchCore
 from streams.core.zones import ZoneMap
 
@@ -35,10 +35,7 @@ def run_fleet(events: list, *, partitions: int = 3, judges: int = 2,
                 mine = tuple(p for p in progress.partials if _bucket(p.cell, judges) == j)
                 decided, judgement = judge.on_progress(
                     AreaProgress(progress.source, progress.until_ts, mine))
-                for value in decided:
-                    stream = "alerts" if value.__class__.__name__ == "RiderAlert" else "area_risk"
-                    key = value.rider_id if stream == "alerts" else value.cell  # type: ignore[union-attr]
-                    out.append(Emission(stream, key, value))  # type: ignore[arg-type]
+                out.extend(area_emissions(decided))
                 if judgement is not None:
                     for core in cores:
                         route(core.on_judgement(judgement))
