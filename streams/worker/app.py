@@ -81,7 +81,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     area_progress = topic(t.area_progress, k.area_partitions)
 
     async def ingest(stream: faust.StreamT) -> None:
-        await run_stage("ingest", stream)
+        await run_stage(stream)
 
     for source in (gps, orders, weather, reviews):
         app.agent(source, name=f"ingest-{source.get_topic_name()}")(ingest)
@@ -117,7 +117,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
             await task.start()
             partitions[(topic, p)] = task
             if isinstance(task, RiderPartition) and task.restored_scores:
-                await serving.publish([(t.deltas, None, v, None) for v in task.restored_scores])
+                await serving.publish(task.restored_scores)
             future.set_result(task)
             return task
         except BaseException as exc:
@@ -126,7 +126,11 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
         finally:
             starting.pop((topic, p), None)
 
-    async def checkpoint(stage: str, task: TransactionalPartition) -> None:
+    def stage_of(topic: str) -> str:
+        return {t.rider_events: "riders", t.area_progress: "judges"}.get(topic, "ingest")
+
+    async def checkpoint(task: TransactionalPartition) -> None:
+        stage = stage_of(task.source_topic)
         try:
             with metrics.CHECKPOINT_SECONDS.labels(stage).time():
                 committed = await task.checkpoint()
@@ -142,36 +146,31 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
         if stage == "riders":
             await serving.publish(committed)
 
-    async def run_stage(stage: str, stream: faust.StreamT) -> None:
+    async def run_stage(stream: faust.StreamT) -> None:
         async for event in stream.noack().events():
             message = event.message
             if message.tp not in app.consumer.assignment():
                 continue  # fetched before a rebalance took the partition away
             task = await partition_for_event(message.topic, message.partition)
-            if stage == "ingest":
+            if isinstance(task, IngestPartition):
                 metrics.RECORDS.labels(message.topic).inc()
-                task.on_record(message.offset, message.key, message.value)  # type: ignore[attr-defined]
-            else:
-                task.on_record(message.offset, message.value)  # type: ignore[attr-defined]
+            task.on_record(message.offset, message.key, message.value)
             if task.due():
-                await checkpoint(stage, task)
+                await checkpoint(task)
 
     @app.agent(rider_events, name="riders")
     async def riders(stream: faust.StreamT) -> None:
-        await run_stage("riders", stream)
+        await run_stage(stream)
 
     @app.agent(area_progress, name="judges")
     async def judges(stream: faust.StreamT) -> None:
-        await run_stage("judges", stream)
-
-    def stage_of(topic: str) -> str:
-        return {t.rider_events: "riders", t.area_progress: "judges"}.get(topic, "ingest")
+        await run_stage(stream)
 
     @app.timer(interval=max(0.2, k.checkpoint_interval_s / 2))
     async def checkpoint_due() -> None:
-        for (topic, _), task in list(partitions.items()):
+        for task in list(partitions.values()):
             if task.due():
-                await checkpoint(stage_of(topic), task)
+                await checkpoint(task)
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set, **_: Any) -> None:

@@ -26,7 +26,6 @@ class IngestPartition(TransactionalPartition):
                          client_kwargs=client_kwargs)
         self.role = settings.topics.input_roles()[topic]
         self.last_offset = -1
-        self.dead_letters = 0
         self.highwater = highwater
         self.max_ts = -(2**62)
         self._reported: tuple[int, bool] | None = None
@@ -42,7 +41,6 @@ class IngestPartition(TransactionalPartition):
         raw = (value or b"").decode("utf-8", "replace")
         parsed = decode_value(self.role, self.source_topic, text_key, value or b"", raw)
         if isinstance(parsed, DeadLetter):
-            self.dead_letters += 1
             self.outputs.append((topics.dead_letters, key, parsed.model_dump_json().encode(),
                                  None))
             return

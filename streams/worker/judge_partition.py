@@ -3,13 +3,11 @@
 import pickle
 from typing import Any
 
-import orjson
-
-from schemas import RiderAlert
 from streams.area.judge import AreaJudge
 from streams.config.settings import KnightwatchSettings
+from streams.core.emissions import area_emissions
 from streams.worker.codec import decode_progress, encode_rider_record
-from streams.worker.transactional import TransactionalPartition
+from streams.worker.transactional import TransactionalPartition, contract_output
 
 _META = b"meta"
 
@@ -24,26 +22,19 @@ class JudgePartition(TransactionalPartition):
                                settings.kafka.gps_partitions)
         self.last_offset = -1
 
-    def on_record(self, offset: int, data: bytes) -> int:
-        if offset <= self.last_offset:
-            return 0
+    def on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
+        if offset <= self.last_offset or value is None:
+            return
         self.last_offset = offset
         self.since_checkpoint += 1
-        decided, judgement = self.judge.on_progress(decode_progress(data))
+        decided, judgement = self.judge.on_progress(decode_progress(value))
         topics = self.settings.topics
-        for value in decided:
-            if isinstance(value, RiderAlert):
-                topic, key = topics.alerts, value.rider_id
-            else:
-                topic, key = topics.area_risk, value.cell
-            self.outputs.append((topic, key.encode(),
-                                 orjson.dumps(value.model_dump(mode="json")), None))
+        self.outputs += [contract_output(e, topics) for e in area_emissions(decided)]
         if judgement is not None:
             # Every rider partition needs every judgement (exemptions look up any cell).
             encoded = encode_rider_record(judgement)
             for p in range(self.settings.kafka.gps_partitions):
                 self.outputs.append((topics.rider_events, None, encoded, p))
-        return len(decided)
 
     def commit_offset(self) -> int:
         return self.last_offset + 1

@@ -11,8 +11,6 @@ import heapq
 import pickle
 from typing import Any
 
-import orjson
-
 from schemas import AlertReview, GpsPing, OrderEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
@@ -22,7 +20,7 @@ from streams.core.reorder import RiderBuffer
 from streams.core.zones import ZoneMap
 from streams.worker.codec import InputProgress, decode_rider_record, encode_progress
 from streams.worker.partitioning import partition_for
-from streams.worker.transactional import TransactionalPartition
+from streams.worker.transactional import Output, TransactionalPartition, contract_output
 
 _META = b"meta"
 _END_OF_TIME = 2**62
@@ -44,7 +42,7 @@ class RiderPartition(TransactionalPartition):
         self.sources = {(t.gps, partition)} | {
             (topic, i) for topic in (t.orders, t.reviews, t.weather) for i in range(k.partitions)}
         self.progress: dict[tuple[str, int], int] = {}
-        self.restored_scores: list[bytes] = []
+        self.restored_scores: list[Output] = []  # every restored rider's latest delta
         self.last_offset = -1
         self.restored_until = -1  # offsets up to here were seen before the restart
         self._buffered: list[tuple[int, str, int]] = []  # (offset, rider, ts) maybe buffered
@@ -53,13 +51,13 @@ class RiderPartition(TransactionalPartition):
 
     # -- processing --------------------------------------------------------------------
 
-    def on_record(self, offset: int, data: bytes) -> list[Emission]:
-        if offset <= self.last_offset:
-            return []  # redelivered within this run
+    def on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
+        if offset <= self.last_offset or value is None:
+            return  # redelivered within this run
         self.last_offset = offset
         self.since_checkpoint += 1
         self._meta_dirty = True
-        record = decode_rider_record(data)
+        record = decode_rider_record(value)
         if isinstance(record, InputProgress):
             emissions = self._on_progress(record)
         elif isinstance(record, AreaJudgement):
@@ -75,7 +73,6 @@ class RiderPartition(TransactionalPartition):
             # record was said then.
             emissions = [e for e in emissions if e.stream != "dead_letters"]
         self._hold(emissions)
-        return emissions
 
     def _on_progress(self, record: InputProgress) -> list[Emission]:
         source = (record.topic, record.partition)
@@ -93,10 +90,8 @@ class RiderPartition(TransactionalPartition):
         for e in emissions:
             if e.stream == "area_progress":
                 self._hold_progress(e.value, judges)  # type: ignore[arg-type]
-                continue
-            value = orjson.dumps(e.value.model_dump(mode="json"))
-            self.outputs.append((topics.output(e.stream),
-                                 None if e.key is None else e.key.encode(), value, None))
+            else:
+                self.outputs.append(contract_output(e, topics))
 
     def _hold_progress(self, progress: AreaProgress, judges: int) -> None:
         by_judge: dict[int, list] = {j: [] for j in range(judges)}
@@ -157,9 +152,11 @@ class RiderPartition(TransactionalPartition):
         self.core = core
         # The serving layer is written after commits; a crash between the two loses a write,
         # so whoever restores the partition writes every restored score again.
+        topics = self.settings.topics
         self.restored_scores = [
-            orjson.dumps(rider.pipeline.score.last_delta.model_dump(mode="json"))
-            for rider in core.riders.values() if rider.pipeline.score.last_delta is not None]
+            contract_output(Emission("deltas", rider_id, rider.pipeline.score.last_delta), topics)
+            for rider_id, rider in core.riders.items()
+            if rider.pipeline.score.last_delta is not None]
         self.progress = saved["progress"]
         self.restored_until = saved["last_offset"]
 

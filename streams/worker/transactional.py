@@ -17,13 +17,23 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.config.settings import KnightwatchSettings
+from streams.config.topics import TopicNames
+from streams.core.emissions import Emission
 
 log = logging.getLogger(__name__)
 
 Output = tuple[str, bytes | None, bytes, int | None]  # topic, key, value, partition
+
+
+def contract_output(emission: Emission, topics: TopicNames) -> Output:
+    """An emission as a record of its contract topic (JSON value, partitioned by key)."""
+    key = None if emission.key is None else emission.key.encode()
+    return (topics.output(emission.stream), key,
+            orjson.dumps(emission.value.model_dump(mode="json")), None)
 
 
 class TransactionalPartition(ABC):
@@ -120,6 +130,10 @@ class TransactionalPartition(ABC):
                 log.info("abort on %s: %s", self.transactional_id, exc)
             await self.producer.stop()
             self.producer = None
+
+    @abstractmethod
+    def on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
+        """Process one consumed record, holding what it produces until the checkpoint."""
 
     @abstractmethod
     def restore(self, state: dict[bytes, bytes]) -> None: ...

@@ -32,7 +32,7 @@ def _partition() -> RiderPartition:
 
 def _run(partition: RiderPartition, records: list[bytes], start: int, stop: int) -> list:
     for offset in range(start, stop):
-        partition.on_record(offset, records[offset])
+        partition.on_record(offset, None, records[offset])
     held, partition.outputs = partition.outputs, []
     return held
 
