@@ -73,13 +73,9 @@ class CongestionMap:
     def observe(self, rider_id: str, cell: str, ts: int, speed_kmh: float) -> None:
         if speed_kmh < self.cfg.moving_above_kmh:
             return
-        start = self.window_of(ts)
-        if start + self.window_ms <= self.finalized_until:
-            self.dropped_late += 1
-            return
-        window = self._open.setdefault(start, {}).get(cell)
+        window = self._open_window(self.window_of(ts), cell)
         if window is None:
-            window = self._open[start][cell] = _Window()
+            return
         window.speed_sum += speed_kmh
         window.fixes += 1
         window.riders.add(rider_id)
@@ -98,22 +94,14 @@ class CongestionMap:
     def take_final(self, until_ts: int) -> list[PartialWindow]:
         """Hand over (instead of judging) the windows that end by `until_ts`: a source of a
         judge that sees every source."""
-        out = []
-        for start in sorted(s for s in self._open if s + self.window_ms <= until_ts):
-            cells = self._open.pop(start)
-            out += [PartialWindow(start, cell, w.speed_sum, w.fixes, tuple(sorted(w.riders)))
-                    for cell, w in sorted(cells.items())]
-        if until_ts > self.finalized_until:
-            self.finalized_until = until_ts
-        return out
+        return [PartialWindow(start, cell, w.speed_sum, w.fixes, tuple(sorted(w.riders)))
+                for start, cells in self._pop_finished(until_ts)
+                for cell, w in sorted(cells.items())]
 
     def merge(self, part: PartialWindow) -> None:
-        if part.window_start + self.window_ms <= self.finalized_until:
-            self.dropped_late += 1
-            return
-        window = self._open.setdefault(part.window_start, {}).get(part.cell)
+        window = self._open_window(part.window_start, part.cell)
         if window is None:
-            window = self._open[part.window_start][part.cell] = _Window()
+            return
         window.speed_sum += part.speed_sum
         window.fixes += part.fixes
         window.riders.update(part.riders)
@@ -122,17 +110,31 @@ class CongestionMap:
         """A judgement made elsewhere, kept for exemption look-ups."""
         self._congested[(judged.cell, judged.window_start)] = judged
 
-    def judged_congested(self, since_ts: int) -> list[CongestedWindow]:
-        return [v for k, v in sorted(self._congested.items()) if k[1] >= since_ts]
-
     def finalize(self, until_ts: int) -> list[AreaRiskChange | RiderAlert]:
         """Judge every window that ends at or before `until_ts`, oldest first."""
         out: list[AreaRiskChange | RiderAlert] = []
-        for start in sorted(s for s in self._open if s + self.window_ms <= until_ts):
-            out.extend(self._judge(start, self._open.pop(start)))
+        for start, cells in self._pop_finished(until_ts):
+            out.extend(self._judge(start, cells))
+        return out
+
+    def _open_window(self, start: int, cell: str) -> _Window | None:
+        """The open window a share of `start` goes to; None once that window was judged."""
+        if start + self.window_ms <= self.finalized_until:
+            self.dropped_late += 1
+            return None
+        cells = self._open.setdefault(start, {})
+        window = cells.get(cell)
+        if window is None:
+            window = cells[cell] = _Window()
+        return window
+
+    def _pop_finished(self, until_ts: int) -> list[tuple[int, dict[str, _Window]]]:
+        """Remove and return, oldest first, the windows that end by `until_ts`."""
+        finished = [(s, self._open.pop(s))
+                    for s in sorted(s for s in self._open if s + self.window_ms <= until_ts)]
         if until_ts > self.finalized_until:
             self.finalized_until = until_ts
-        return out
+        return finished
 
     def forget_before(self, processed_until: int) -> None:
         """Drop judged windows no order still to be decided can have ridden through."""
