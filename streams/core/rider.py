@@ -6,7 +6,6 @@ from schemas import AlertReview, OrderEvent, RiderAlert
 from streams.core.emissions import Emission
 from streams.core.events import Ping
 from streams.core.fix import Fix
-from streams.core.ids import derived_id
 from streams.core.messages import CONDITION_ZH, LEVEL_ZH
 from streams.detectors.base import RiderContext, build_alert
 from streams.detectors.fatigue import FatigueDetector
@@ -61,7 +60,7 @@ class RiderPipeline:
         self.orders = OrderTracker()
         self.city: str | None = None
         self.usual_kmh: float | None = None
-        self.weather_alerted: set[str] = set()
+        self.weather_alerted: dict[str, str] = {}  # warning_id -> the alert that told the rider
         self.penalised: deque[tuple[int, int, str]] = deque()  # (start, end, alert_id)
         self.delivered: list[OrderState] = []  # awaiting their decision
 
@@ -115,9 +114,6 @@ class RiderPipeline:
         return self._publish(alerts, ctx)
 
     # -- orders ----------------------------------------------------------------------------
-
-    def next_decision_ts(self) -> int | None:
-        return min((o.delivered_ts for o in self.delivered), default=None)  # type: ignore[type-var]
 
     def decide_delivered(self, until_ts: int, ctx: RiderContext) -> list[Emission]:
         """Decide every delivered order whose surroundings are settled by `until_ts`."""
@@ -175,24 +171,24 @@ class RiderPipeline:
         if warning is not None and warning.warning_id in self.weather_alerted:
             order.reminder_ts = ts
             order.reminder_kind = "severe_weather"
-            order.reminder_alert_id = derived_id("alert", self.rider_id, "severe_weather",
-                                                 warning.warning_id)
+            order.reminder_alert_id = self.weather_alerted[warning.warning_id]
 
     def _weather_reminder(self, fix: Fix, ctx: RiderContext) -> RiderAlert | None:
         warning = ctx.weather.severe_at(fix.city or self.city, fix.ts)
         if warning is None or warning.warning_id in self.weather_alerted:
             return None
-        self.weather_alerted.add(warning.warning_id)
-        if len(self.weather_alerted) > 64:
-            self.weather_alerted = {warning.warning_id}
         evidence = {"city": warning.city, "warning_level": warning.level,
                     "condition": warning.condition, "issued_ts": warning.issued_ts,
                     "until_ts": warning.until_ts, "temperature_c": warning.temperature_c}
-        return build_alert(
+        alert = build_alert(
             ctx, "severe_weather", "info", fix.ts, evidence, identity=(warning.warning_id,),
             city=warning.city, level_zh=LEVEL_ZH[warning.level], level_en=warning.level.title(),
             condition_zh=CONDITION_ZH[warning.condition],
             condition_en=warning.condition.replace("_", " "))
+        if len(self.weather_alerted) >= 64:
+            self.weather_alerted = {}  # warnings that old are over
+        self.weather_alerted[warning.warning_id] = alert.alert_id
+        return alert
 
     def _publish(self, alerts: list[RiderAlert], ctx: RiderContext) -> list[Emission]:
         out: list[Emission] = []
