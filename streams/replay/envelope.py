@@ -1,5 +1,6 @@
 """The replay file format: JSON Lines of Kafka-like records {"topic", "key", "value"}."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -11,22 +12,31 @@ from streams.core.decode import dead_letter, decode_value
 from streams.core.emissions import Emission
 
 
-def parse_line(line: bytes, topics: TopicNames, roles: dict[str, str]) -> BaseModel | DeadLetter:
+@dataclass(frozen=True, slots=True)
+class ParsedLine:
+    topic: str  # the record's topic, "" when the line has none
+    raw: str  # the line as received, for dead letters
+    value: BaseModel | DeadLetter
+
+
+def parse_line(line: bytes, roles: dict[str, str]) -> ParsedLine:
     raw = line.decode("utf-8", errors="replace").rstrip("\r\n")
     try:
         record: Any = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        return dead_letter("", None, raw, f"not JSON: {exc}")
+        return ParsedLine("", raw, dead_letter("", None, raw, f"not JSON: {exc}"))
     if not isinstance(record, dict) or "topic" not in record or "value" not in record:
-        return dead_letter("", None, raw, "not a record: expected an object with topic and value")
-    topic = record["topic"]
+        return ParsedLine("", raw, dead_letter(
+            "", None, raw, "not a record: expected an object with topic and value"))
+    topic = str(record["topic"])
     key = record.get("key")
     if key is not None and not isinstance(key, str):
         key = str(key)
-    role = roles.get(topic) if isinstance(topic, str) else None
+    role = roles.get(topic) if isinstance(record["topic"], str) else None
     if role is None:
-        return dead_letter(str(topic), key, raw, f"unknown input topic {topic!r}")
-    return decode_value(role, topic, key, record["value"], raw)
+        return ParsedLine(topic, raw, dead_letter(topic, key, raw,
+                                                  f"unknown input topic {record['topic']!r}"))
+    return ParsedLine(topic, raw, decode_value(role, topic, key, record["value"], raw))
 
 
 def format_emission(emission: Emission, topics: TopicNames) -> bytes:

@@ -69,13 +69,13 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
         if not line.strip():
             continue
         summary.records += 1
-        parsed = parse_line(line, topics, roles)
-        if isinstance(parsed, DeadLetter):
+        parsed = parse_line(line, roles)
+        if isinstance(parsed.value, DeadLetter):
             summary.rejected += 1
-            emit([Emission("dead_letters", parsed.key, parsed)])
+            emit([Emission("dead_letters", parsed.value.key, parsed.value)])
         else:
-            emit(core.ingest(parsed, raw=line.decode("utf-8", "replace").rstrip("\r\n"),
-                             source_topic=_topic_of(parsed, topics)))
+            emit(core.ingest(parsed.value, raw=parsed.raw,  # type: ignore[arg-type]
+                             source_topic=parsed.topic))
         if summary.records % _ADVANCE_EVERY == 0:
             emit(core.advance())
             progress.update(done_bytes, summary.records)
@@ -87,12 +87,6 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
     summary.rejected += core.stats.late
     summary.alerts_by_kind = core.stats.alerts_by_kind
     return summary
-
-
-def _topic_of(event: object, topics) -> str:
-    name = type(event).__name__
-    return {"GpsPing": topics.gps, "OrderEvent": topics.orders, "WeatherEvent": topics.weather,
-            "AlertReview": topics.reviews}[name]
 
 
 def replay_file(input_path: str, output_path: str | None, settings: KnightwatchSettings,
