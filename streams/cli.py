@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from streams.config.settings import KnightwatchSettings, SettingsError, load_settings
-from streams.core.zones import ZoneFileError, ZoneMap
+from streams.primitives.zones import ZoneFileError, ZoneMap
 from streams.worker.topics import TopicLayoutError
 
 

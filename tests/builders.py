@@ -5,10 +5,10 @@ from collections.abc import Iterable
 
 from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
 from streams.config.thresholds import DetectionSettings
-from streams.core.emissions import Emission
-from streams.core.geo import offset
-from streams.core.processor import KnightwatchCore
-from streams.core.zones import ZoneMap
+from streams.pipeline.processor import KnightwatchCore
+from streams.primitives.emissions import Emission
+from streams.primitives.geo import offset
+from streams.primitives.zones import ZoneMap
 
 T0 = 1_784_080_800_000  # 2026-07-15T02:00:00Z, 10:00 in Shanghai
 ORIGIN = (31.2300, 121.4700)

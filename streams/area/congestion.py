@@ -11,8 +11,8 @@ import h3
 
 from schemas import AreaRiskChange, RiderAlert
 from streams.config.thresholds import Congestion
-from streams.core.ids import derived_id
-from streams.core.messages import message
+from streams.primitives.ids import derived_id
+from streams.primitives.messages import message
 
 # Judged windows kept for exemption look-ups: longer than any order is kept (Orders.max_age_s).
 _HISTORY_MS = 8 * 3_600_000

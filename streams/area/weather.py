@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from schemas import WeatherEvent
 from streams.config.thresholds import Weather
-from streams.core.ids import derived_id
+from streams.primitives.ids import derived_id
 
 # Weather older than this (event time) is forgotten: no order or ride looks further back.
 _RETENTION_MS = 24 * 3_600_000

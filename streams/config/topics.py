@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from streams.core.emissions import OutputStream
+from streams.primitives.emissions import OutputStream
 
 
 class TopicNames(BaseModel):

@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from streams.core.geo import offset
+from streams.primitives.geo import offset
 
 CITY = "shanghai"
 # 2026-07-15T10:00:00+08:00: a weekday late morning, the lunch rush building.

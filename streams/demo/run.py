@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 
 from streams.config.settings import load_settings
-from streams.core.zones import ZoneMap
 from streams.demo.city import generate_city
 from streams.demo.summary import render_summary
+from streams.primitives.zones import ZoneMap
 from streams.replay.runner import replay_file
 
 

@@ -7,9 +7,9 @@ from schemas.outputs import AlertKind, Severity
 from streams.area.congestion import CongestionMap
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
-from streams.core.ids import derived_id
-from streams.core.messages import message
-from streams.core.zones import ZoneMap
+from streams.primitives.ids import derived_id
+from streams.primitives.messages import message
+from streams.primitives.zones import ZoneMap
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """Fatigue: hours ridden without a break, and riding time per local day. Reminders only."""
 
 from schemas import RiderAlert
-from streams.core.fix import Fix
 from streams.detectors.base import RiderContext, build_alert
+from streams.primitives.fix import Fix
 
 _DAY_MS = 86_400_000
 

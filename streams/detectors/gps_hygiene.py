@@ -3,10 +3,10 @@
 from collections import deque
 
 from schemas import RiderAlert
-from streams.core.events import Ping
-from streams.core.fix import Fix
-from streams.core.geo import bearing_deg, haversine_m
 from streams.detectors.base import RiderContext, build_alert
+from streams.primitives.events import Ping
+from streams.primitives.fix import Fix
+from streams.primitives.geo import bearing_deg, haversine_m
 
 
 class GpsCleaner:

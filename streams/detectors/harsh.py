@@ -10,9 +10,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from schemas import RiderAlert
-from streams.core.fix import Fix
-from streams.core.geo import haversine_m, heading_difference_deg
 from streams.detectors.base import RiderContext, build_alert
+from streams.primitives.fix import Fix
+from streams.primitives.geo import haversine_m, heading_difference_deg
 
 # Position-derived speed used for confirmation is taken over at least this span.
 _CONFIRM_SPAN_MS = 2000

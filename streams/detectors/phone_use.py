@@ -5,8 +5,8 @@ stop (the usual way to confirm arrival) is not penalised.
 """
 
 from schemas import OrderEvent, RiderAlert
-from streams.core.fix import Fix
 from streams.detectors.base import RiderContext, build_alert
+from streams.primitives.fix import Fix
 
 RIDER_CONFIRMED = frozenset(
     {"accepted", "arrived_at_merchant", "picked_up", "arrived_at_customer", "delivered"}

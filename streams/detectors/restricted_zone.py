@@ -1,8 +1,8 @@
 """Riding into a no-entry zone: one alert per visit, with a re-entry cooldown per zone."""
 
 from schemas import RiderAlert
-from streams.core.fix import Fix
 from streams.detectors.base import RiderContext, build_alert
+from streams.primitives.fix import Fix
 
 
 class RestrictedZoneDetector:

@@ -5,8 +5,8 @@ One alert per episode, with a cooldown; severity grows with the peak excess."""
 from dataclasses import dataclass
 
 from schemas import RiderAlert
-from streams.core.fix import Fix
 from streams.detectors.base import RiderContext, build_alert
+from streams.primitives.fix import Fix
 
 
 @dataclass(slots=True)

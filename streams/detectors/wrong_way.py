@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 
 from schemas import RiderAlert
-from streams.core.fix import Fix
-from streams.core.geo import heading_difference_deg
 from streams.detectors.base import RiderContext, build_alert
+from streams.primitives.fix import Fix
+from streams.primitives.geo import heading_difference_deg
 
 # Fixes against the flow further apart than this do not make one episode.
 _MAX_GAP_MS = 30_000

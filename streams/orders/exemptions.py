@@ -7,8 +7,8 @@ from schemas import OrderExemption, RiderSubsidy
 from streams.area.congestion import CongestionMap
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
-from streams.core.ids import derived_id
 from streams.orders.tracker import OrderState
+from streams.primitives.ids import derived_id
 
 REASON_ORDER = ("weather", "congestion", "merchant_delay", "customer_unreachable",
                 "safety_slowdown")

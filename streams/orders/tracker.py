@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 
 from schemas import OrderEvent
-from streams.core.fix import Fix
-from streams.core.geo import haversine_m
+from streams.primitives.fix import Fix
+from streams.primitives.geo import haversine_m
 
 # Time between two fixes counts towards an order's route only up to this gap.
 _MAX_SEGMENT_MS = 120_000

@@ -8,8 +8,8 @@ from pydantic import BaseModel
 
 from schemas import DeadLetter
 from streams.config.topics import TopicNames
-from streams.core.decode import dead_letter, decode_value
-from streams.core.emissions import Emission
+from streams.primitives.decode import dead_letter, decode_value
+from streams.primitives.emissions import Emission
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from typing import BinaryIO
 
 from schemas import DeadLetter
 from streams.config.settings import KnightwatchSettings
-from streams.core.emissions import Emission
-from streams.core.processor import KnightwatchCore
-from streams.core.zones import ZoneMap
+from streams.pipeline.processor import KnightwatchCore
+from streams.primitives.emissions import Emission
+from streams.primitives.zones import ZoneMap
 from streams.replay.envelope import format_emission, parse_line
 from streams.replay.progress import Progress
 

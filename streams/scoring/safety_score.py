@@ -4,7 +4,7 @@ score remembers which ids it applied, so reprocessing an input never counts twic
 from schemas import RiderAlert, ScoreDelta
 from schemas.outputs import Tier
 from streams.config.thresholds import Scoring
-from streams.core.ids import derived_id
+from streams.primitives.ids import derived_id
 
 PENALISED_KINDS = frozenset({
     "speeding", "harsh_braking", "harsh_acceleration", "harsh_cornering",

@@ -17,7 +17,7 @@ from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.config.settings import KnightwatchSettings
-from streams.core.zones import ZoneMap
+from streams.primitives.zones import ZoneMap
 from streams.worker import metrics
 from streams.worker.ingest_partition import IngestPartition
 from streams.worker.judge_partition import JudgePartition

@@ -9,7 +9,7 @@ import orjson
 from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
 from streams.area.congestion import CongestedWindow, PartialWindow
 from streams.area.judge import AreaJudgement, AreaProgress
-from streams.core.events import Ping
+from streams.primitives.events import Ping
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from typing import Any
 
 from schemas import DeadLetter, GpsPing, WeatherEvent
 from streams.config.settings import KnightwatchSettings
-from streams.core.decode import decode_value
-from streams.core.events import HEARTBEAT_PREFIX
+from streams.primitives.decode import decode_value
+from streams.primitives.events import HEARTBEAT_PREFIX
 from streams.worker.codec import InputProgress, encode_rider_record
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import TransactionalPartition

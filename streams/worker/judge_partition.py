@@ -5,7 +5,7 @@ from typing import Any
 
 from streams.area.judge import AreaJudge
 from streams.config.settings import KnightwatchSettings
-from streams.core.emissions import area_emissions
+from streams.primitives.emissions import area_emissions
 from streams.worker.codec import decode_progress, encode_rider_record
 from streams.worker.transactional import TransactionalPartition, contract_output
 

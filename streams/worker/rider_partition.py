@@ -14,10 +14,10 @@ from typing import Any
 from schemas import AlertReview, GpsPing, OrderEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
-from streams.core.emissions import Emission
-from streams.core.processor import KnightwatchCore, RiderState
-from streams.core.reorder import RiderBuffer
-from streams.core.zones import ZoneMap
+from streams.pipeline.processor import KnightwatchCore, RiderState
+from streams.pipeline.reorder import RiderBuffer
+from streams.primitives.emissions import Emission
+from streams.primitives.zones import ZoneMap
 from streams.worker.codec import InputProgress, decode_rider_record, encode_progress
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import Output, TransactionalPartition, contract_output

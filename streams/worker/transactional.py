@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.config.settings import KnightwatchSettings
 from streams.config.topics import TopicNames
-from streams.core.emissions import Emission
+from streams.primitives.emissions import Emission
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import orjson
 
 from schemas import GpsPing
 from streams.config.settings import load_settings
-from streams.core.geo import offset
-from streams.core.processor import KnightwatchCore
+from streams.pipeline.processor import KnightwatchCore
+from streams.primitives.geo import offset
 from streams.replay.runner import replay
 
 FLEET_PINGS_PER_S = 750_000

@@ -11,7 +11,7 @@ import pytest
 from schemas import GpsPing
 from streams.config.settings import load_settings
 from streams.config.thresholds import DetectionSettings
-from streams.core.processor import KnightwatchCore
+from streams.pipeline.processor import KnightwatchCore
 from streams.replay.runner import replay
 from tests.builders import alerts
 

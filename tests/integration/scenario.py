@@ -5,7 +5,7 @@ import json
 
 from streams.config.settings import load_settings
 from streams.replay.runner import replay
-from tests.unit.core.test_arrival_order_properties import _envelope, scenario
+from tests.unit.pipeline.test_arrival_order_properties import _envelope, scenario
 
 HOUR_MS = 3_600_000
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 STREAMS = Path(__file__).resolve().parents[2] / "streams"
-PURE = ["core", "detectors", "orders", "area", "scoring", "replay", "demo"]
+PURE = ["primitives", "pipeline", "detectors", "orders", "area", "scoring", "replay", "demo"]
 FORBIDDEN = {"kafka", "aiokafka", "faust", "mode", "redis"}
 
 

@@ -15,8 +15,6 @@ import pytest
 from schemas import GpsPing, OrderEvent, WeatherEvent
 from streams.area.congestion import CongestionMap
 from streams.config.settings import load_settings
-from streams.core.geo import point_segment_distance_m
-from streams.core.zones import ZoneMap
 from streams.demo.city import (
     BAD_BEHAVIOURS,
     BASE_TS_MS,
@@ -26,6 +24,8 @@ from streams.demo.city import (
     generate_city,
 )
 from streams.demo.run import run_demo
+from streams.primitives.geo import point_segment_distance_m
+from streams.primitives.zones import ZoneMap
 from streams.scoring.safety_score import PENALISED_KINDS
 
 MODELS = {

@@ -1,4 +1,4 @@
-from streams.core.geo import offset
+from streams.primitives.geo import offset
 from tests.builders import alerts, ping, ride, run_core
 
 

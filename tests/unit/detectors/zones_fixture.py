@@ -1,7 +1,7 @@
 """A small zones file around the test origin."""
 
-from streams.core.geo import offset
-from streams.core.zones import ZoneMap
+from streams.primitives.geo import offset
+from streams.primitives.zones import ZoneMap
 from tests.builders import ORIGIN
 
 

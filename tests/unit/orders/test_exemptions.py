@@ -1,7 +1,7 @@
 import pytest
 
 from streams.config.thresholds import DetectionSettings
-from streams.core.geo import offset
+from streams.primitives.geo import offset
 from tests.builders import ORIGIN, alerts, by_time, of, order, ride, run_core, weather
 from tests.unit.orders.helpers import delivery
 

@@ -1,4 +1,4 @@
-from streams.core.reorder import RiderBuffer
+from streams.pipeline.reorder import RiderBuffer
 from tests.builders import order, ping
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streams.core.geo import bearing_deg, point_in_ring, point_segment_distance_m
+from streams.primitives.geo import bearing_deg, point_in_ring, point_segment_distance_m
 
 # Grid cell of the lookup index, in degrees (about 1 km): small enough that a ping is tested
 # against few zones, large enough that a city's zone file stays a small dict.

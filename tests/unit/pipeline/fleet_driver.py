@@ -6,9 +6,9 @@ import zlib
 from schemas import WeatherEvent
 from streams.area.judge import AreaJudge, AreaProgress
 from streams.config.thresholds import DetectionSettings
-from streams.core.emissions import Emission, area_emissions
-from streams.core.processor import KnightwatchCore
-from streams.core.zones import ZoneMap
+from streams.pipeline.processor import KnightwatchCore
+from streams.primitives.emissions import Emission, area_emissions
+from streams.primitives.zones import ZoneMap
 
 
 def _bucket(key: str, n: int) -> int:

@@ -1,6 +1,6 @@
 import pytest
 
-from streams.core.zones import ZoneFileError, ZoneMap
+from streams.primitives.zones import ZoneFileError, ZoneMap
 from tests.unit.detectors.zones_fixture import zone_map
 
 

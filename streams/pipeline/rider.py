@@ -3,10 +3,6 @@
 from collections import deque
 
 from schemas import AlertReview, OrderEvent, RiderAlert
-from streams.core.emissions import Emission
-from streams.core.events import Ping
-from streams.core.fix import Fix
-from streams.core.messages import CONDITION_ZH, LEVEL_ZH
 from streams.detectors.base import RiderContext, build_alert
 from streams.detectors.fatigue import FatigueDetector
 from streams.detectors.gps_hygiene import GpsCleaner
@@ -17,6 +13,10 @@ from streams.detectors.speeding import SpeedingDetector
 from streams.detectors.wrong_way import WrongWayDetector
 from streams.orders.exemptions import decide, late_by_s, subsidy
 from streams.orders.tracker import OrderState, OrderTracker
+from streams.primitives.emissions import Emission
+from streams.primitives.events import Ping
+from streams.primitives.fix import Fix
+from streams.primitives.messages import CONDITION_ZH, LEVEL_ZH
 from streams.scoring.safety_score import PENALISED_KINDS, SafetyScore
 
 # Penalised alerts are remembered this long (event time) to judge the orders they fall in.

@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.builders import run_core
-from tests.unit.core.fleet_driver import run_fleet
-from tests.unit.core.test_arrival_order_properties import (
+from tests.unit.pipeline.fleet_driver import run_fleet
+from tests.unit.pipeline.test_arrival_order_properties import (
     ZONES,
     canonical,
     scenario,

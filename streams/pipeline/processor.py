@@ -10,12 +10,12 @@ from streams.area.congestion import CongestionMap
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
-from streams.core.emissions import Emission, area_emissions
-from streams.core.events import HEARTBEAT_PREFIX, Ping
-from streams.core.reorder import RiderBuffer, RiderEvent
-from streams.core.rider import RiderPipeline
-from streams.core.zones import ZoneMap
 from streams.detectors.base import RiderContext
+from streams.pipeline.reorder import RiderBuffer, RiderEvent
+from streams.pipeline.rider import RiderPipeline
+from streams.primitives.emissions import Emission, area_emissions
+from streams.primitives.events import HEARTBEAT_PREFIX, Ping
+from streams.primitives.zones import ZoneMap
 
 InputEvent = GpsPing | OrderEvent | WeatherEvent | AlertReview
 _END_OF_TIME = 2**62

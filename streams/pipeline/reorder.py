@@ -9,7 +9,7 @@ import heapq
 from collections import deque
 
 from schemas import AlertReview, GpsPing, OrderEvent
-from streams.core.events import Ping
+from streams.primitives.events import Ping
 
 RiderEvent = Ping | GpsPing | OrderEvent | AlertReview
 

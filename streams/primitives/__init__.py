@@ -1,0 +1,1 @@
+"""Below the detectors: typed events, fixes, ids, geometry, zones, messages, emissions."""
