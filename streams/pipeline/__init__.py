@@ -1,1 +1,1 @@
-"""Above the detectors: event time (clocks), the per-rider pipeline and the processor that drives them."""
+"""Above the detectors: event-time clocks, the per-rider pipeline, the processor."""
