@@ -17,7 +17,8 @@ from streams.primitives.emissions import Emission, area_emissions
 from streams.primitives.events import HEARTBEAT_PREFIX, Ping
 from streams.primitives.zones import ZoneMap
 
-InputEvent = GpsPing | OrderEvent | WeatherEvent | AlertReview
+# A GPS record arrives as the contract's GpsPing or, from the fast decoder, already as a Ping.
+InputEvent = GpsPing | Ping | OrderEvent | WeatherEvent | AlertReview
 _END_OF_TIME = 2**62
 
 
@@ -88,15 +89,17 @@ class KnightwatchCore:
                source_topic: str = "") -> list[Emission]:
         self.stats.events += 1
         kind = type(event)
-        if kind is GpsPing and event.rider_id.startswith(HEARTBEAT_PREFIX):  # type: ignore[union-attr]
+        is_fix = kind is GpsPing or kind is Ping
+        if is_fix and event.rider_id.startswith(HEARTBEAT_PREFIX):  # type: ignore[union-attr]
             self._move_stream_clock(event.ts)
             return self.advance()
         if event.ts < self.area_clock:
             self.stats.late += 1
             return [self._late(event, raw, source_topic, self.area_clock)]
-        if kind is GpsPing:
+        if is_fix:
             self._move_stream_clock(event.ts)
-            event = Ping.of(event)  # type: ignore[arg-type]
+            if kind is GpsPing:
+                event = Ping.of(event)  # type: ignore[arg-type]
         elif kind is WeatherEvent:
             if not self.weather.add(event):
                 self.stats.duplicates += 1
