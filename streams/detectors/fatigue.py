@@ -1,8 +1,14 @@
 """Fatigue: hours ridden without a break, and riding time per local day. Reminders only."""
 
+from typing import Self
+
 from schemas import RiderAlert
 from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.fix import Fix
+from streams.primitives.snapshot import Snapshot, SnapshotError, fields, versioned
+
+KIND = "detector.fatigue"
+VERSION = 1
 
 _DAY_MS = 86_400_000
 
@@ -67,3 +73,31 @@ class FatigueDetector:
             self._day, self._day_ms, self._day_alerted = day, 0, False
             start = max(start, day * _DAY_MS - offset)
         self._day_ms += end - start
+
+    # -- state -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        return versioned(
+            KIND, VERSION,
+            last_moving_ts=self._last_moving_ts,
+            stretch_start=self._stretch_start,
+            stretch_warned=self._stretch_warned,
+            day=self._day,
+            day_ms=self._day_ms,
+            day_alerted=self._day_alerted,
+        )
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, KIND, VERSION)
+        detector = cls()
+        try:
+            detector._last_moving_ts = values["last_moving_ts"]
+            detector._stretch_start = values["stretch_start"]
+            detector._stretch_warned = values["stretch_warned"]
+            detector._day = values["day"]
+            detector._day_ms = values["day_ms"]
+            detector._day_alerted = values["day_alerted"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        return detector

@@ -1,12 +1,17 @@
 """GPS hygiene: drop inaccurate fixes, reject jumps, and estimate speed and course."""
 
 from collections import deque
+from typing import Self
 
 from schemas import RiderAlert
 from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.events import Ping
 from streams.primitives.fix import Fix
 from streams.primitives.geo import bearing_deg, haversine_m
+from streams.primitives.snapshot import Snapshot, SnapshotError, fields, versioned
+
+KIND = "detector.gps_hygiene"
+VERSION = 1
 
 
 class GpsCleaner:
@@ -115,3 +120,36 @@ class GpsCleaner:
             speed, source = None, None
         return Fix(ping.ts, ping.lat, ping.lon, speed, source, ping.speed_kmh, course,
                    ping.heading_deg, ping.city)
+
+    # -- state -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        return versioned(
+            KIND, VERSION,
+            history=[list(entry) for entry in self._history],
+            candidates=[_ping_to_plain(p) for p in self._candidates],
+            last_anomaly_ts=self._last_anomaly_ts,
+            dropped_inaccurate=self.dropped_inaccurate,
+            rejected=self.rejected,
+        )
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, KIND, VERSION)
+        cleaner = cls()
+        try:
+            # JSON turns the (ts, lat, lon) tuples into lists: rebuild what _accept appends.
+            cleaner._history = deque((ts, lat, lon) for ts, lat, lon in values["history"])
+            cleaner._candidates = [Ping(*p) for p in values["candidates"]]
+            cleaner._last_anomaly_ts = values["last_anomaly_ts"]
+            cleaner.dropped_inaccurate = values["dropped_inaccurate"]
+            cleaner.rejected = values["rejected"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        return cleaner
+
+
+def _ping_to_plain(ping: Ping) -> list:
+    # Field order of Ping, so restore is Ping(*values).
+    return [ping.rider_id, ping.ts, ping.lat, ping.lon, ping.speed_kmh, ping.heading_deg,
+            ping.accuracy_m, ping.city]

@@ -8,11 +8,23 @@ sensors drop to 0 or hold a stale value for a second (both seen in real 1 Hz e-b
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Self
 
 from schemas import RiderAlert
 from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.fix import Fix
 from streams.primitives.geo import haversine_m, heading_difference_deg
+from streams.primitives.snapshot import (
+    Snapshot,
+    SnapshotError,
+    fields,
+    fix_from_plain,
+    fix_to_plain,
+    versioned,
+)
+
+KIND = "detector.harsh"
+VERSION = 1
 
 # Position-derived speed used for confirmation is taken over at least this span.
 _CONFIRM_SPAN_MS = 2000
@@ -166,6 +178,32 @@ class HarshManoeuvreDetector:
         return build_alert(ctx, "harsh_cornering", severity, fix.ts, evidence,
                            identity=(prev.ts, fix.ts))
 
+    # -- state -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        pending = [
+            {"kind": c.kind, "start": fix_to_plain(c.start), "end": fix_to_plain(c.end),
+             "accel_mps2": c.accel_mps2}
+            for c in self._pending
+        ]
+        return versioned(KIND, VERSION, recent=[fix_to_plain(f) for f in self._recent],
+                         pending=pending, last_alert=dict(self._last_alert))
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, KIND, VERSION)
+        detector = cls()
+        try:
+            detector._recent = deque(_fix(f) for f in values["recent"])
+            detector._pending = [
+                _Candidate(c["kind"], _fix(c["start"]), _fix(c["end"]), c["accel_mps2"])
+                for c in values["pending"]
+            ]
+            detector._last_alert = dict(values["last_alert"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        return detector
+
 
 def _threshold(kind: str, ctx: RiderContext) -> float:
     cfg = ctx.settings.harsh
@@ -182,3 +220,11 @@ def _agrees(a: Fix, b: Fix, tolerance_kmh: float) -> bool:
     position_kmh = haversine_m(a.lat, a.lon, b.lat, b.lon) / dt_s * 3.6
     device_kmh = (a.device_speed_kmh + b.device_speed_kmh) / 2
     return abs(position_kmh - device_kmh) <= max(tolerance_kmh, 0.35 * device_kmh)
+
+
+def _fix(values: list) -> Fix:
+    # Every fix here is required: a null would only fail later, far from the bad snapshot.
+    fix = fix_from_plain(values)
+    if fix is None:
+        raise TypeError("null where a fix belongs")
+    return fix

@@ -4,9 +4,22 @@ Judged from the fix before and the fix after the tap, so a rider who taps while 
 stop (the usual way to confirm arrival) is not penalised.
 """
 
+from typing import Self
+
 from schemas import OrderEvent, RiderAlert
 from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.fix import Fix
+from streams.primitives.snapshot import (
+    Snapshot,
+    SnapshotError,
+    fields,
+    fix_from_plain,
+    fix_to_plain,
+    versioned,
+)
+
+KIND = "detector.phone_use"
+VERSION = 1
 
 RIDER_CONFIRMED = frozenset(
     {"accepted", "arrived_at_merchant", "picked_up", "arrived_at_customer", "delivered"}
@@ -57,3 +70,25 @@ class PhoneUseDetector:
                     "speed_after_kmh": round(after.speed_kmh, 1)}
         return build_alert(ctx, "phone_use", "warning", event.ts, evidence,
                            identity=(event.order_id, event.type, event.ts))
+
+    # -- state -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        # A tap is [the event in its wire (JSON) form, the fix before it]: the event's own
+        # schema rebuilds it on restore, rather than a second, hand-kept field list.
+        pending = [[event.model_dump(mode="json"), fix_to_plain(before)]
+                   for event, before in self._pending]
+        return versioned(KIND, VERSION, last_fix=fix_to_plain(self._last_fix), pending=pending)
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, KIND, VERSION)
+        detector = cls()
+        try:
+            detector._last_fix = fix_from_plain(values["last_fix"])
+            # JSON made the (event, before) pairs lists: rebuild what on_order_event appends.
+            detector._pending = [(OrderEvent.model_validate(event), fix_from_plain(before))
+                                 for event, before in values["pending"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        return detector

@@ -1,8 +1,14 @@
 """Riding into a no-entry zone: one alert per visit, with a re-entry cooldown per zone."""
 
+from typing import Self
+
 from schemas import RiderAlert
 from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.fix import Fix
+from streams.primitives.snapshot import Snapshot, SnapshotError, fields, versioned
+
+KIND = "detector.restricted_zone"
+VERSION = 1
 
 
 class RestrictedZoneDetector:
@@ -39,3 +45,22 @@ class RestrictedZoneDetector:
 
     def close(self, ctx: RiderContext) -> list[RiderAlert]:
         return []
+
+    # -- state -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        # Sorted: a set's order depends on insertion history and string hashing, which differ
+        # between processes, and the same state must give the same bytes.
+        return versioned(KIND, VERSION, alerted_visits=sorted(self._alerted_visits),
+                         last_alert=dict(self._last_alert))
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, KIND, VERSION)
+        detector = cls()
+        try:
+            detector._alerted_visits = set(values["alerted_visits"])
+            detector._last_alert = dict(values["last_alert"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        return detector

@@ -1,11 +1,16 @@
 """Wrong-way riding on one-way segments (the allowed direction is the line's direction)."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Self
 
 from schemas import RiderAlert
 from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.fix import Fix
 from streams.primitives.geo import heading_difference_deg
+from streams.primitives.snapshot import Snapshot, SnapshotError, fields, versioned
+
+KIND = "detector.wrong_way"
+VERSION = 1
 
 # Fixes against the flow further apart than this do not make one episode.
 _MAX_GAP_MS = 30_000
@@ -62,3 +67,21 @@ class WrongWayDetector:
 
     def close(self, ctx: RiderContext) -> list[RiderAlert]:
         return []
+
+    # -- state -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        episode = None if self._episode is None else asdict(self._episode)
+        return versioned(KIND, VERSION, episode=episode, cooldown_until=self._cooldown_until)
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, KIND, VERSION)
+        detector = cls()
+        try:
+            episode = values["episode"]
+            detector._episode = None if episode is None else _Episode(**episode)
+            detector._cooldown_until = values["cooldown_until"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        return detector
