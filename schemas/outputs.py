@@ -51,6 +51,12 @@ class RiderAlert(BaseModel):
     severity: Severity
     message: LocalizedMessage
     evidence: Evidence
+    realtime: bool = Field(
+        default=False,
+        description="True when the alert left with the fix that met its rule, that fix being "
+        "fresh (within timing.realtime_max_age_s of the stream's event time): a voice client "
+        "may read it out. False for a late firing, found only once late or out-of-order data "
+        "was put in event-time order, or for a stale fix: record it, do not read it out.")
 
 
 class ScoreDelta(BaseModel):

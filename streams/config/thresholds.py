@@ -16,7 +16,15 @@ class StreamTiming(BaseModel):
         gt=0,
         description="How late (event time) a record may arrive and still count. Phones buffer "
         "while offline and upload minutes later; 5 min covers the usual tunnel/elevator gap. "
-        "Alerts are emitted once event time passes this bound, so it is also the alert delay.",
+        "Reminders do not wait for it (they leave with the fix that meets their rule); final "
+        "records (score deltas, decisions, subsidies, area risk) do.",
+    )
+    realtime_max_age_s: float = Field(
+        30,
+        ge=0,
+        description="A reminder is marked real-time only when the fix that met its rule is at "
+        "most this far behind the stream's event time: a voice reminder about riding half a "
+        "minute ago is still useful, one about an uploaded offline stretch is not.",
     )
     duplicate_memory_s: float = Field(
         60,

@@ -13,6 +13,18 @@ from streams.primitives.zones import ZoneMap
 
 
 @dataclass(frozen=True, slots=True)
+class EpisodeClosed:
+    """A rule whose reminder already went out has finished its episode: `alert` carries the
+    final severity and evidence (peak, length). It is scored, not published again."""
+
+    alert: RiderAlert
+
+
+# What a detector reports for a fix or an order event.
+Finding = RiderAlert | EpisodeClosed
+
+
+@dataclass(frozen=True, slots=True)
 class RiderContext:
     """What a rider's pipeline may consult besides its own state; never pickled with it."""
 

@@ -11,6 +11,8 @@ from streams.area.judge import AreaJudgement, AreaProgress
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
 from streams.detectors.base import RiderContext
+from streams.pipeline.clock import END_OF_TIME, EventClock
+from streams.pipeline.live import LivePath
 from streams.pipeline.reorder import RiderBuffer, RiderEvent
 from streams.pipeline.rider import RiderPipeline
 from streams.primitives.emissions import Emission, area_emissions
@@ -19,7 +21,6 @@ from streams.primitives.zones import ZoneMap
 
 # A GPS record arrives as the contract's GpsPing or, from the fast decoder, already as a Ping.
 InputEvent = GpsPing | Ping | OrderEvent | WeatherEvent | AlertReview
-_END_OF_TIME = 2**62
 
 
 @dataclass
@@ -33,8 +34,9 @@ class CoreStats:
 
 @dataclass(slots=True)
 class RiderState:
-    buffer: RiderBuffer
-    pipeline: RiderPipeline
+    buffer: RiderBuffer  # the event-time path: reorder buffer ...
+    pipeline: RiderPipeline  # ... and what it feeds, in event-time order
+    live: LivePath  # the real-time path
     scheduled_ts: int | None = None  # key of its entry in the idle-release queue
     quiet_check: bool = False  # has an entry in the quiet-rider queue
 
@@ -42,10 +44,10 @@ class RiderState:
 class KnightwatchCore:
     """Per rider: reorder, detect, score. Per area: weather and congestion. Per order: decide.
 
-    Event time drives everything. Two clocks matter: each rider's own (events are processed
-    once the rider's newest event is the allowed lateness past them) and the area clock (the
-    stream's newest event time less the lateness and the idle wait), before which every event
-    has been processed, so congestion windows and order decisions that end before it are final.
+    Two paths per rider. The real-time path sees each fix the moment it arrives in order and
+    sends the reminders it meets at once. The event-time path puts every record within the
+    allowed lateness in order (see EventClock for when) and decides what is final: score,
+    decisions, subsidies, area risk, and the alerts the real-time path missed.
     """
 
     def __init__(self, settings: DetectionSettings | None = None,
@@ -59,24 +61,19 @@ class KnightwatchCore:
         self.congestion = CongestionMap(self.settings.congestion)
         self.riders: dict[str, RiderState] = {}
         self.stats = CoreStats()
-        self._lateness_ms = int(self.settings.timing.allowed_lateness_s * 1000)
-        self._idle_ms = int(self.settings.timing.idle_release_s * 1000)
+        self.clock = EventClock(self.settings.timing)
         self._dup_ms = int(self.settings.timing.duplicate_memory_s * 1000)
-        self._quiet_gap_ms = max(self._idle_ms, 60_000,
+        self._quiet_gap_ms = max(int(self.settings.timing.idle_release_s * 1000), 60_000,
                                  int(2 * self.settings.speeding.max_gap_s * 1000))
         # An order is decided once everything that could still bear on it is settled: its
         # congestion window and any speeding episode still open at delivery.
         sp = self.settings.speeding
         self._settle_ms = int(max(self.settings.congestion.window_s,
                                   sp.max_episode_s + sp.max_gap_s) * 1000)
-        self._stream_max_ts: int | None = None
-        self.area_clock: int = -_END_OF_TIME
         self._waiting: list[tuple[int, str]] = []  # (buffered event ts, rider) for idle release
         self._deciding: list[tuple[int, str]] = []  # (delivery ts, rider) awaiting decisions
         self._quiet: list[tuple[int, str]] = []  # (last processed ts, rider)
         self._contexts: dict[str, RiderContext] = {}
-        # Fleet mode: event time up to which every input source has delivered (see set_input_cap).
-        self.input_cap = _END_OF_TIME
         # Riders whose state changed since the owner last drained this (fleet checkpoints).
         self.touched: set[str] = set()
         self.area_source = area_source
@@ -91,13 +88,13 @@ class KnightwatchCore:
         kind = type(event)
         is_fix = kind is GpsPing or kind is Ping
         if is_fix and event.rider_id.startswith(HEARTBEAT_PREFIX):  # type: ignore[union-attr]
-            self._move_stream_clock(event.ts)
+            self.clock.observe(event.ts)
             return self.advance()
-        if event.ts < self.area_clock:
+        if event.ts < self.clock.area_time:
             self.stats.late += 1
-            return [self._late(event, raw, source_topic, self.area_clock)]
+            return [self._late(event, raw, source_topic, self.clock.area_time)]
         if is_fix:
-            self._move_stream_clock(event.ts)
+            self.clock.observe(event.ts)
             if kind is GpsPing:
                 event = Ping.of(event)  # type: ignore[arg-type]
         elif kind is WeatherEvent:
@@ -106,20 +103,13 @@ class KnightwatchCore:
             return []
         return self._on_rider_event(event, raw, source_topic)  # type: ignore[arg-type]
 
-    def _move_stream_clock(self, ts: int) -> None:
-        # Fixes (and heartbeats) drive the stream's clock, for the reason riders' clocks do.
-        if self._stream_max_ts is None or ts > self._stream_max_ts:
-            self._stream_max_ts = ts
-
     def advance(self) -> list[Emission]:
         """Move the area clock to the stream's event time less lateness and idle wait: process
         riders who went quiet, judge congestion windows, decide settled orders."""
-        if self._stream_max_ts is None:
+        clock = self.clock.next_area_time()
+        if clock is None:
             return []
-        clock = min(self._stream_max_ts, self.input_cap) - self._lateness_ms - self._idle_ms
-        if clock <= self.area_clock:
-            return []
-        self.area_clock = clock
+        self.clock.area_time = clock
         out = self._release_waiting(clock, by_rider_clock=False)
         out += self._close_quiet(clock)
         # Orders still to be decided look weather up back to their acceptance.
@@ -143,24 +133,24 @@ class KnightwatchCore:
         """Fleet mode: the slowest input source has delivered everything up to `cap` (less the
         lateness). Until then no clock passes it: a topic consumed behind the GPS topic, as
         after a restart, cannot make its records late."""
-        if cap <= self.input_cap:
+        if cap <= self.clock.input_cap:
             return []
-        self.input_cap = cap
-        out = self._release_waiting(cap - self._lateness_ms, by_rider_clock=True)
+        self.clock.input_cap = cap
+        out = self._release_waiting(cap - self.clock.lateness_ms, by_rider_clock=True)
         return out + self.advance()
 
     def judged_until(self) -> int:
         if len(self._judged) < self._judges:
-            return -_END_OF_TIME
+            return -END_OF_TIME
         return min(self._judged.values())
 
     def on_judgement(self, judgement: AreaJudgement) -> list[Emission]:
         """Congestion judged elsewhere (fleet mode): remember it and decide settled orders."""
         for window in judgement.congested:
             self.congestion.record_congested(window)
-        if judgement.until_ts > self._judged.get(judgement.judge, -_END_OF_TIME):
+        if judgement.until_ts > self._judged.get(judgement.judge, -END_OF_TIME):
             self._judged[judgement.judge] = judgement.until_ts
-        return self._decide(min(self.area_clock, self.judged_until()) - self._settle_ms)
+        return self._decide(min(self.clock.area_time, self.judged_until()) - self._settle_ms)
 
     def close(self) -> list[Emission]:
         """End of input: close every open window and episode as if event time moved past it."""
@@ -168,15 +158,15 @@ class KnightwatchCore:
         for rider_id in sorted(self.riders):
             state = self.riders[rider_id]
             ctx = self._context(rider_id)
-            events = state.buffer.release(_END_OF_TIME, self._dup_ms)
+            events = state.buffer.release(END_OF_TIME, self._dup_ms)
             out.extend(self._process(state, events, ctx))
-            out.extend(self._count(state.pipeline.close(ctx)))
+            out.extend(self._final(state, state.pipeline.close(ctx)))
             state.scheduled_ts = None
             state.quiet_check = False
         self._waiting.clear()
         self._quiet.clear()
-        self.area_clock = _END_OF_TIME
-        return out + self._settle_area(_END_OF_TIME, _END_OF_TIME)
+        self.clock.area_time = END_OF_TIME
+        return out + self._settle_area(END_OF_TIME, END_OF_TIME)
 
     # -- riders ----------------------------------------------------------------------------
 
@@ -185,9 +175,10 @@ class KnightwatchCore:
         rider_id = event.rider_id
         self.touched.add(rider_id)
         state = self.riders.get(rider_id)
+        ctx = self._context(rider_id)
         if state is None:
-            ctx = self._context(rider_id)
-            state = self.riders[rider_id] = RiderState(RiderBuffer(), RiderPipeline(ctx))
+            state = self.riders[rider_id] = RiderState(RiderBuffer(), RiderPipeline(ctx),
+                                                       LivePath())
         outcome = state.buffer.add(event)
         if outcome == "duplicate":
             self.stats.duplicates += 1
@@ -195,16 +186,32 @@ class KnightwatchCore:
         if outcome == "late":
             self.stats.late += 1
             return [self._late(event, raw, source_topic, state.buffer.released_until)]
+        out = self._live(state, event, ctx)
         if state.scheduled_ts is None or event.ts < state.scheduled_ts:
             state.scheduled_ts = event.ts
             heapq.heappush(self._waiting, (event.ts, rider_id))
         if state.buffer.max_ts is None:
-            return []
-        release_before = min(state.buffer.max_ts, self.input_cap) - self._lateness_ms
+            return out
+        release_before = self.clock.rider_final_before(state.buffer.max_ts)
         if state.buffer.earliest_ts() < release_before:  # type: ignore[operator]
             events = state.buffer.release(release_before, self._dup_ms)
-            return self._process(state, events, self._context(rider_id))
-        return []
+            out.extend(self._process(state, events, ctx))
+        return out
+
+    def _live(self, state: RiderState, event: RiderEvent, ctx: RiderContext) -> list[Emission]:
+        """The real-time path: reminders met by this record as it arrives."""
+        kind = type(event)
+        if kind is Ping:
+            alerts = state.live.on_ping(event, ctx)  # type: ignore[arg-type]
+        elif kind is OrderEvent:
+            alerts = state.live.on_order_event(event, ctx)  # type: ignore[arg-type]
+        else:
+            return []
+        if not alerts:
+            return []
+        fresh = self.clock.is_fresh
+        return self._count([Emission("alerts", a.rider_id, a.model_copy(update={"realtime": True})
+                                     if fresh(a.ts) else a) for a in alerts])
 
     def _process(self, state: RiderState, events: list[RiderEvent],
                  ctx: RiderContext) -> list[Emission]:
@@ -226,7 +233,17 @@ class KnightwatchCore:
         if len(pipeline.delivered) > had_deliveries:
             for order in pipeline.delivered[had_deliveries:]:
                 heapq.heappush(self._deciding, (order.delivered_ts, ctx.rider_id))
-        return self._count(out) if out else out
+        out = self._final(state, out) if out else out
+        if state.buffer.released_until is not None:
+            state.live.forget_before(state.buffer.released_until)
+        return out
+
+    def _final(self, state: RiderState, out: list[Emission]) -> list[Emission]:
+        """What the event-time path found, less the alerts the real-time path already sent."""
+        live = state.live
+        kept = [e for e in out if e.stream != "alerts"
+                or not live.already_sent(e.value.alert_id)]  # type: ignore[attr-defined]
+        return self._count(kept)
 
     def _release_waiting(self, before_ts: int, *, by_rider_clock: bool) -> list[Emission]:
         """Process buffered events older than `before_ts`: all of them for riders who went
@@ -245,7 +262,8 @@ class KnightwatchCore:
             limit: int | None = before_ts
             if by_rider_clock:
                 max_ts = state.buffer.max_ts
-                limit = None if max_ts is None else min(before_ts, max_ts - self._lateness_ms)
+                limit = None if max_ts is None else self.clock.rider_final_before(
+                    max_ts, before_ts)
             earliest = state.buffer.earliest_ts()
             if limit is not None and earliest is not None and earliest < limit:
                 events = state.buffer.release(limit, self._dup_ms)
@@ -279,7 +297,7 @@ class KnightwatchCore:
                 continue
             state.quiet_check = False
             self.touched.add(rider_id)
-            out.extend(self._count(state.pipeline.close(self._context(rider_id))))
+            out.extend(self._final(state, state.pipeline.close(self._context(rider_id))))
         return out
 
     def _decide(self, settled_until: int) -> list[Emission]:
@@ -305,7 +323,7 @@ class KnightwatchCore:
 
     def _late(self, event: InputEvent, raw: str | None, source_topic: str,
               processed_until: int | None) -> Emission:
-        lateness_s = self._lateness_ms // 1000
+        lateness_s = self.clock.lateness_ms // 1000
         key = (getattr(event, "order_id", None) or getattr(event, "rider_id", None)
                or getattr(event, "city", None))
         error = (f"late: event time {event.ts} is before {processed_until}, up to which "

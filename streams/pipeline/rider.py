@@ -3,20 +3,13 @@
 from collections import deque
 
 from schemas import AlertReview, OrderEvent, RiderAlert
-from streams.detectors.base import RiderContext, build_alert
-from streams.detectors.fatigue import FatigueDetector
-from streams.detectors.gps_hygiene import GpsCleaner
-from streams.detectors.harsh import HarshManoeuvreDetector
-from streams.detectors.phone_use import PhoneUseDetector
-from streams.detectors.restricted_zone import RestrictedZoneDetector
-from streams.detectors.speeding import SpeedingDetector
-from streams.detectors.wrong_way import WrongWayDetector
+from streams.detectors.base import EpisodeClosed, Finding, RiderContext
+from streams.detectors.registry import SCORED_AT_CLOSE, RiderDetectors
 from streams.orders.exemptions import decide, late_by_s, subsidy
 from streams.orders.tracker import OrderState, OrderTracker
 from streams.primitives.emissions import Emission
 from streams.primitives.events import Ping
 from streams.primitives.fix import Fix
-from streams.primitives.messages import CONDITION_ZH, LEVEL_ZH
 from streams.scoring.safety_score import PENALISED_KINDS, SafetyScore
 
 # Penalised alerts are remembered this long (event time) to judge the orders they fall in.
@@ -27,70 +20,44 @@ REMINDER_KINDS = frozenset({"speeding", "severe_weather"})
 
 
 class RiderPipeline:
-    """Hygiene, detectors, orders and score of one rider. Holds only data, so it pickles small."""
+    """Hygiene, detectors, orders and score of one rider, fed in event-time order: what it
+    finds is final. Holds only data; `snapshot()` is its plain form."""
 
     __slots__ = (
         "city",
         "delivered",
-        "fatigue",
-        "gps",
-        "harsh",
+        "detectors",
         "orders",
         "penalised",
-        "phone_use",
         "rider_id",
         "score",
-        "speeding",
         "usual_kmh",
-        "weather_alerted",
-        "wrong_way",
-        "zones",
     )
 
     def __init__(self, ctx: RiderContext) -> None:
         self.rider_id = ctx.rider_id
-        self.gps = GpsCleaner()
-        self.speeding = SpeedingDetector()
-        self.harsh = HarshManoeuvreDetector()
-        self.zones = RestrictedZoneDetector()
-        self.wrong_way = WrongWayDetector()
-        self.phone_use = PhoneUseDetector()
-        self.fatigue = FatigueDetector()
+        self.detectors = RiderDetectors()
         self.score = SafetyScore(ctx.rider_id, ctx.settings.scoring)
         self.orders = OrderTracker()
         self.city: str | None = None
         self.usual_kmh: float | None = None
-        self.weather_alerted: dict[str, str] = {}  # warning_id -> the alert that told the rider
         self.penalised: deque[tuple[int, int, str]] = deque()  # (start, end, alert_id)
         self.delivered: list[OrderState] = []  # awaiting their decision
-
-    def _fix_detectors(self) -> tuple:
-        return (self.speeding, self.harsh, self.zones, self.wrong_way, self.phone_use,
-                self.fatigue)
 
     # -- events ----------------------------------------------------------------------------
 
     def on_ping(self, ping: Ping, ctx: RiderContext) -> list[Emission]:
         if ping.city:
             self.city = ping.city
-        fix, anomaly = self.gps.clean(ping, ctx)
-        alerts: list[RiderAlert] = [anomaly] if anomaly is not None else []
+        fix, found = self.detectors.on_ping(ping, ctx)
         if fix is not None:
-            for detector in self._fix_detectors():
-                found = detector.on_fix(fix, ctx)
-                if found:
-                    alerts.extend(found)
-            moving = self._observe(fix, ctx)
-            if moving:
-                weather = self._weather_reminder(fix, ctx)
-                if weather is not None:
-                    alerts.append(weather)
-        return self._publish(alerts, ctx) if alerts else []
+            self._observe(fix, ctx)
+        return self._publish(found, ctx) if found else []
 
     def on_order_event(self, event: OrderEvent, ctx: RiderContext) -> list[Emission]:
         if event.city:
             self.city = event.city
-        alerts = self.phone_use.on_order_event(event, ctx)
+        found = self.detectors.on_order_event(event, ctx)
         is_new = event.order_id not in self.orders.active
         delivered = self.orders.on_order_event(event)
         if is_new and event.order_id in self.orders.active:
@@ -99,7 +66,7 @@ class RiderPipeline:
             if delivered.city is None:
                 delivered.city = self.city
             self.delivered.append(delivered)
-        return self._publish(alerts, ctx) if alerts else []
+        return self._publish(found, ctx) if found else []
 
     def on_review(self, review: AlertReview, ctx: RiderContext) -> list[Emission]:
         if review.verdict != "dismissed":
@@ -108,10 +75,7 @@ class RiderPipeline:
         return [Emission("deltas", d.rider_id, d) for d in deltas]
 
     def close(self, ctx: RiderContext) -> list[Emission]:
-        alerts: list[RiderAlert] = []
-        for detector in self._fix_detectors():
-            alerts.extend(detector.close(ctx))
-        return self._publish(alerts, ctx)
+        return self._publish(self.detectors.close(ctx), ctx)
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -168,38 +132,30 @@ class RiderPipeline:
     def _carry_weather_reminder(self, order: OrderState, ts: int, ctx: RiderContext) -> None:
         """An order started under a warning the rider was already reminded of rides under it."""
         warning = ctx.weather.severe_at(order.city or self.city, ts)
-        if warning is not None and warning.warning_id in self.weather_alerted:
+        alerted = self.detectors.get("severe_weather").alerted
+        if warning is not None and warning.warning_id in alerted:
             order.reminder_ts = ts
             order.reminder_kind = "severe_weather"
-            order.reminder_alert_id = self.weather_alerted[warning.warning_id]
+            order.reminder_alert_id = alerted[warning.warning_id]
 
-    def _weather_reminder(self, fix: Fix, ctx: RiderContext) -> RiderAlert | None:
-        warning = ctx.weather.severe_at(fix.city or self.city, fix.ts)
-        if warning is None or warning.warning_id in self.weather_alerted:
-            return None
-        evidence = {"city": warning.city, "warning_level": warning.level,
-                    "condition": warning.condition, "issued_ts": warning.issued_ts,
-                    "until_ts": warning.until_ts, "temperature_c": warning.temperature_c}
-        alert = build_alert(
-            ctx, "severe_weather", "info", fix.ts, evidence, identity=(warning.warning_id,),
-            city=warning.city, level_zh=LEVEL_ZH[warning.level], level_en=warning.level.title(),
-            condition_zh=CONDITION_ZH[warning.condition],
-            condition_en=warning.condition.replace("_", " "))
-        if len(self.weather_alerted) >= 64:
-            self.weather_alerted = {}  # warnings that old are over
-        self.weather_alerted[warning.warning_id] = alert.alert_id
-        return alert
-
-    def _publish(self, alerts: list[RiderAlert], ctx: RiderContext) -> list[Emission]:
+    def _publish(self, found: list[Finding], ctx: RiderContext) -> list[Emission]:
         out: list[Emission] = []
-        for alert in alerts:
+        for item in found:
+            if type(item) is EpisodeClosed:
+                out.extend(self._penalise(item.alert, ctx))
+                continue
+            alert: RiderAlert = item  # type: ignore[assignment]
             out.append(Emission("alerts", alert.rider_id, alert))
-            if alert.kind in PENALISED_KINDS:
-                start = alert.evidence.get("start_ts")
-                start = start if isinstance(start, int) else alert.ts
-                self.penalised.append((start, alert.ts, alert.alert_id))
             if alert.kind in REMINDER_KINDS:
                 self.orders.on_reminder(alert.alert_id, alert.kind, alert.ts)
-            for delta in self.score.on_alert(alert, ctx.settings.scoring):
-                out.append(Emission("deltas", delta.rider_id, delta))
+            if alert.kind not in SCORED_AT_CLOSE:
+                out.extend(self._penalise(alert, ctx))
         return out
+
+    def _penalise(self, alert: RiderAlert, ctx: RiderContext) -> list[Emission]:
+        if alert.kind in PENALISED_KINDS:
+            start = alert.evidence.get("start_ts")
+            start = start if isinstance(start, int) else alert.ts
+            self.penalised.append((start, alert.ts, alert.alert_id))
+        return [Emission("deltas", d.rider_id, d)
+                for d in self.score.on_alert(alert, ctx.settings.scoring)]

@@ -37,7 +37,7 @@ class RiderPartition(TransactionalPartition):
         self.zones = zones
         self.core = KnightwatchCore(settings.detection, zones, area_source=partition,
                                     area_judges=k.area_partitions)
-        self.core.input_cap = -(2**62)  # nothing is known to be delivered yet
+        self.core.clock.input_cap = -(2**62)  # nothing is known to be delivered yet
         t = settings.topics
         self.sources = {(t.gps, partition)} | {
             (topic, i) for topic in (t.orders, t.reviews, t.weather) for i in range(k.partitions)}

@@ -10,18 +10,30 @@ def test_clean_ride_at_18_kmh_with_gps_noise_and_no_device_speed_raises_nothing(
     assert deltas(out) == []
 
 
-def test_90_s_at_40_kmh_raises_one_alert_and_one_delta_referring_to_it():
+def test_90_s_at_40_kmh_raises_one_alert_at_onset_and_one_delta_at_the_end():
     speeds = [18.0] * 10 + [40.0] * 23 + [18.0] * 10  # 23 pings 4 s apart: 88 s over the cap
-    out = run_core(ride(speed_kmh=speeds, duration_s=4 * 43, every_s=4))
-    speeding = alerts(out, "speeding")
-    assert len(speeding) == 1
-    alert = speeding[0]
+    pings = ride(speed_kmh=speeds, duration_s=4 * 43, every_s=4)
+    out = run_core(pings)
+    [alert] = alerts(out, "speeding")
+    # The reminder leaves at the first fix that makes the episode 10 s long: the 4th fast one.
+    assert alert.ts == pings[13].ts
     assert alert.severity == "critical"  # 15 km/h over the 25 km/h cap
     assert alert.evidence["max_speed_kmh"] == 40.0
-    assert alert.evidence["duration_s"] == 88.0
+    assert alert.evidence["duration_s"] == 12.0
     assert alert.message.zh and alert.message.en
+    # The score waits for the whole episode: settled at its last fast fix.
     [delta] = deltas(out)
     assert delta.ref == alert.alert_id and delta.delta < 0 and delta.score == 100 + delta.delta
+    assert delta.ts == pings[32].ts
+
+
+def test_an_episode_that_grows_critical_is_penalised_as_critical():
+    speeds = [18.0] * 5 + [30.0] * 6 + [40.0] * 6 + [18.0] * 5
+    out = run_core(ride(speed_kmh=speeds, duration_s=4 * 22, every_s=4))
+    [alert] = alerts(out, "speeding")
+    assert alert.severity == "warning"  # at onset the rider was 5 km/h over
+    [delta] = deltas(out)
+    assert delta.delta == -DetectionSettings().scoring.penalty_critical
 
 
 def test_riding_at_the_cap_within_tolerance_is_lawful():

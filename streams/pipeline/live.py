@@ -1,0 +1,71 @@
+"""The real-time path of one rider: its own detectors, fed each fix the moment it arrives in
+order, so a reminder leaves with the fix that meets its rule.
+
+The event-time path (the reorder buffer and the rider pipeline) stays the authority for what
+is final: it sees every record within the allowed lateness in event-time order, and the score,
+order decisions and subsidies follow it alone. An alert it finds that this path already sent
+(same derived id) is not published twice; one this path missed (out-of-order data) is published
+late, marked not real-time."""
+
+from typing import Self
+
+from schemas import OrderEvent, RiderAlert
+from streams.detectors.base import RiderContext
+from streams.detectors.registry import RiderDetectors
+from streams.primitives.events import Ping
+from streams.primitives.snapshot import Snapshot, fields, versioned
+
+KIND = "pipeline.live"
+VERSION = 1
+
+
+class LivePath:
+    __slots__ = ("detectors", "last_ts", "sent")
+
+    def __init__(self) -> None:
+        self.detectors = RiderDetectors()
+        self.last_ts: int | None = None  # newest fix this path has seen
+        self.sent: dict[str, int] = {}  # alert_id -> ts, until the event-time path gets there
+
+    def on_ping(self, ping: Ping, ctx: RiderContext) -> list[RiderAlert]:
+        """Alerts met at this fix; nothing for a fix older than one already seen (late data
+        is the event-time path's)."""
+        if self.last_ts is not None and ping.ts <= self.last_ts:
+            return []
+        self.last_ts = ping.ts
+        _, found = self.detectors.on_ping(ping, ctx)
+        return self._sent([f for f in found if type(f) is RiderAlert]) if found else []
+
+    def on_order_event(self, event: OrderEvent, ctx: RiderContext) -> list[RiderAlert]:
+        if self.last_ts is not None and event.ts < self.last_ts:
+            return []
+        found = self.detectors.on_order_event(event, ctx)
+        return self._sent([f for f in found if type(f) is RiderAlert]) if found else []
+
+    def _sent(self, alerts: list[RiderAlert]) -> list[RiderAlert]:
+        for alert in alerts:
+            self.sent[alert.alert_id] = alert.ts
+        return alerts
+
+    def already_sent(self, alert_id: str) -> bool:
+        """The event-time path found this alert: was it sent already? Answers once."""
+        return self.sent.pop(alert_id, None) is not None
+
+    def forget_before(self, ts: int) -> None:
+        """The event-time path has processed everything before `ts`: an alert sent for an
+        earlier fix that it did not find was a guess that late data changed; stop waiting."""
+        if self.sent:
+            self.sent = {k: v for k, v in self.sent.items() if v >= ts}
+
+    def snapshot(self) -> Snapshot:
+        return versioned(KIND, VERSION, detectors=self.detectors.snapshot(),
+                         last_ts=self.last_ts, sent=self.sent)
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, KIND, VERSION)
+        live = cls()
+        live.detectors = RiderDetectors.restore(values["detectors"])
+        live.last_ts = values["last_ts"]
+        live.sent = dict(values["sent"])
+        return live
