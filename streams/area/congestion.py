@@ -6,6 +6,7 @@ when, through `finalize`), so every arrival order gives the same picture.
 """
 
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 import h3
 
@@ -13,9 +14,19 @@ from schemas import AreaRiskChange, RiderAlert
 from streams.config.thresholds import Congestion
 from streams.primitives.ids import derived_id
 from streams.primitives.messages import message
+from streams.primitives.snapshot import Migration, Snapshot, fields, versioned
+
+KIND = "area.congestion_map"
+VERSION = 1
+MIGRATIONS: dict[int, Migration] = {}
 
 # Judged windows kept for exemption look-ups: longer than any order is kept (Orders.max_age_s).
 _HISTORY_MS = 8 * 3_600_000
+
+
+# The open windows and cells below are parts of the map's snapshot, versioned with it: they
+# give plain values (sets as sorted lists) but no kind and version of their own, which would
+# only repeat the map's in every cell.
 
 
 @dataclass(slots=True)
@@ -23,6 +34,14 @@ class _Window:
     speed_sum: float = 0.0
     fixes: int = 0
     riders: set[str] = field(default_factory=set)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"speed_sum": self.speed_sum, "fixes": self.fixes,
+                "riders": sorted(self.riders)}
+
+    @classmethod
+    def from_plain(cls, values: dict[str, Any]) -> Self:
+        return cls(values["speed_sum"], values["fixes"], set(values["riders"]))
 
 
 @dataclass(slots=True)
@@ -32,6 +51,16 @@ class _Cell:
     congested_since: int | None = None
     empty_windows: int = 0
     alerted_riders: set[str] = field(default_factory=set)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"usual_kmh": self.usual_kmh, "history_windows": self.history_windows,
+                "congested_since": self.congested_since, "empty_windows": self.empty_windows,
+                "alerted_riders": sorted(self.alerted_riders)}
+
+    @classmethod
+    def from_plain(cls, values: dict[str, Any]) -> Self:
+        return cls(values["usual_kmh"], values["history_windows"], values["congested_since"],
+                   values["empty_windows"], set(values["alerted_riders"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +81,13 @@ class CongestedWindow:
     mean_kmh: float
     usual_kmh: float
 
+    def to_plain(self) -> list:
+        return [self.cell, self.window_start, self.mean_kmh, self.usual_kmh]
+
+    @classmethod
+    def from_plain(cls, values: list) -> Self:
+        return cls(*values)
+
 
 class CongestionMap:
     def __init__(self, cfg: Congestion) -> None:
@@ -63,6 +99,43 @@ class CongestionMap:
         self.finalized_until = -(2**62)
         self.dropped_late = 0
         self.newly_congested: list[CongestedWindow] = []  # judged since last drained
+
+    def snapshot(self) -> Snapshot:
+        # Tuple-keyed maps become rows sorted by their key, so the same state gives the same
+        # bytes whatever order it was built in (every reader of them sorts or looks up by key).
+        return versioned(
+            KIND, VERSION,
+            open=[[start, cell, window.to_plain()]
+                  for start, cells in sorted(self._open.items())
+                  for cell, window in sorted(cells.items())],
+            cells={cell: state.to_plain() for cell, state in sorted(self._cells.items())},
+            congested=[judged.to_plain() for _, judged in sorted(self._congested.items())],
+            finalized_until=self.finalized_until,
+            dropped_late=self.dropped_late,
+            # In judging order: this is what the judge hands on next, as it was judged.
+            newly_congested=[judged.to_plain() for judged in self.newly_congested],
+        )
+
+    @classmethod
+    def restore(cls, data: dict[str, Any], cfg: Congestion) -> Self:
+        """Windows are judged, and cells looked up, by `cfg`, the settings in force now.
+
+        The state's keys were made with the window length and H3 resolution in force when it
+        was taken; if those changed, old windows and cells are still judged (and old congested
+        cells cleared) but new fixes go to new keys."""
+        values = fields(data, KIND, VERSION, MIGRATIONS)
+        area = cls(cfg)
+        for start, cell, window in values["open"]:
+            area._open.setdefault(start, {})[cell] = _Window.from_plain(window)
+        area._cells = {cell: _Cell.from_plain(state) for cell, state in values["cells"].items()}
+        for row in values["congested"]:
+            judged = CongestedWindow.from_plain(row)
+            area._congested[(judged.cell, judged.window_start)] = judged
+        area.finalized_until = values["finalized_until"]
+        area.dropped_late = values["dropped_late"]
+        area.newly_congested = [CongestedWindow.from_plain(row)
+                                for row in values["newly_congested"]]
+        return area
 
     def cell_of(self, lat: float, lon: float) -> str:
         return h3.latlng_to_cell(lat, lon, self.cfg.h3_resolution)

@@ -7,10 +7,16 @@ its progress in event time; a judge decides a window when the slowest source has
 """
 
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 from schemas import AreaRiskChange, RiderAlert
 from streams.area.congestion import CongestedWindow, CongestionMap, PartialWindow
 from streams.config.thresholds import Congestion
+from streams.primitives.snapshot import Migration, Snapshot, SnapshotError, fields, versioned
+
+KIND = "area.judge"
+VERSION = 1
+MIGRATIONS: dict[int, Migration] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +48,32 @@ class AreaJudge:
 
     def __post_init__(self) -> None:
         self.map = CongestionMap(self.cfg)
+
+    def snapshot(self) -> Snapshot:
+        return versioned(
+            KIND, VERSION,
+            judge_id=self.judge_id,
+            map=self.map.snapshot(),
+            # Sources are numbers, and JSON keys are strings: [source, until] rows instead.
+            progress=[[source, until] for source, until in sorted(self.progress.items())],
+            until_ts=self.until_ts,
+        )
+
+    @classmethod
+    def restore(cls, data: dict[str, Any], cfg: Congestion, judge_id: int,
+                sources: int) -> Self:
+        """Rebuilt as the constructor builds it, with the settings and fleet size in force now.
+
+        The judge id is checked, not taken: another judge's state is for other cells."""
+        values = fields(data, KIND, VERSION, MIGRATIONS)
+        if values["judge_id"] != judge_id:
+            raise SnapshotError(
+                f"{KIND} snapshot is of judge {values['judge_id']}, not of judge {judge_id}")
+        judge = cls(cfg, judge_id, sources)
+        judge.map = CongestionMap.restore(values["map"], cfg)
+        judge.progress = {source: until for source, until in values["progress"]}
+        judge.until_ts = values["until_ts"]
+        return judge
 
     def on_progress(
         self, message: AreaProgress

@@ -2,10 +2,16 @@
 
 import bisect
 from dataclasses import dataclass
+from typing import Any, Self
 
 from schemas import WeatherEvent
 from streams.config.thresholds import Weather
 from streams.primitives.ids import derived_id
+from streams.primitives.snapshot import Migration, Snapshot, fields, versioned
+
+KIND = "area.weather_book"
+VERSION = 1
+MIGRATIONS: dict[int, Migration] = {}
 
 # Weather older than this (event time) is forgotten: no order or ride looks further back.
 _RETENTION_MS = 24 * 3_600_000
@@ -32,16 +38,39 @@ def is_severe(event: WeatherEvent, rules: Weather) -> bool:
     )
 
 
+def _entry(event: WeatherEvent) -> tuple[int, tuple, WeatherEvent]:
+    # Ordered by time, then by the full report, so an exact re-send is found as a duplicate.
+    return (event.ts, (event.model_dump_json(),), event)
+
+
 class WeatherBook:
     def __init__(self, rules: Weather) -> None:
         self.rules = rules
         self._by_city: dict[str, list[tuple[int, tuple, WeatherEvent]]] = {}
 
+    def snapshot(self) -> Snapshot:
+        # Only the reports: each entry's sort key is derived from its report, and the rules
+        # are settings, given again on restore.
+        return versioned(KIND, VERSION, by_city={
+            city: [event.model_dump(mode="json") for _, _, event in history]
+            for city, history in sorted(self._by_city.items())
+        })
+
+    @classmethod
+    def restore(cls, data: dict[str, Any], rules: Weather) -> Self:
+        """Severity is judged by `rules`, the settings in force now."""
+        values = fields(data, KIND, VERSION, MIGRATIONS)
+        book = cls(rules)
+        for city, reports in values["by_city"].items():
+            # Stored in history order, which is the (ts, key) order `add` keeps.
+            book._by_city[city] = [
+                _entry(event) for event in map(WeatherEvent.model_validate, reports)]
+        return book
+
     def add(self, event: WeatherEvent) -> bool:
         """Record a weather event; False for an exact duplicate."""
         history = self._by_city.setdefault(event.city, [])
-        key = (event.ts, event.model_dump_json())
-        entry = (event.ts, (key[1],), event)
+        entry = _entry(event)
         i = bisect.bisect_left(history, entry[:2], key=lambda e: e[:2])
         if i < len(history) and history[i][:2] == entry[:2]:
             return False

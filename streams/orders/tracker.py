@@ -1,13 +1,29 @@
 """Follows a rider's orders through their lifecycle, together with the rider's own fixes."""
 
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 from schemas import OrderEvent
 from streams.primitives.fix import Fix
 from streams.primitives.geo import haversine_m
+from streams.primitives.snapshot import (
+    Migration,
+    Snapshot,
+    fields,
+    fix_from_plain,
+    fix_to_plain,
+    versioned,
+)
 
 # Time between two fixes counts towards an order's route only up to this gap.
 _MAX_SEGMENT_MS = 120_000
+
+KIND = "orders.tracker"
+ORDER_KIND = "orders.order_state"
+VERSION = 1
+ORDER_VERSION = 1
+MIGRATIONS: dict[int, Migration] = {}
+ORDER_MIGRATIONS: dict[int, Migration] = {}
 
 
 @dataclass(slots=True)
@@ -37,6 +53,41 @@ class OrderState:
     def start_ts(self) -> int:
         return self.accepted_ts if self.accepted_ts is not None else self.first_ts
 
+    def snapshot(self) -> Snapshot:
+        return versioned(
+            ORDER_KIND, ORDER_VERSION,
+            order_id=self.order_id, first_ts=self.first_ts, city=self.city,
+            promised_ts=self.promised_ts, accepted_ts=self.accepted_ts,
+            arrived_at_merchant_ts=self.arrived_at_merchant_ts,
+            food_ready_ts=self.food_ready_ts, picked_up_ts=self.picked_up_ts,
+            unreachable_ts=list(self.unreachable_ts), delivered_ts=self.delivered_ts,
+            # JSON has no tuple keys: [cell, window start, seconds] rows, sorted so the same
+            # route always gives the same bytes.
+            route=[[cell, window, seconds]
+                   for (cell, window), seconds in sorted(self.route.items())],
+            reminder_ts=self.reminder_ts, reminder_alert_id=self.reminder_alert_id,
+            reminder_kind=self.reminder_kind,
+            before_m=self.before_m, before_s=self.before_s,
+            after_m=self.after_m, after_s=self.after_s,
+        )
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> Self:
+        values = fields(data, ORDER_KIND, ORDER_VERSION, ORDER_MIGRATIONS)
+        return cls(
+            order_id=values["order_id"], first_ts=values["first_ts"], city=values["city"],
+            promised_ts=values["promised_ts"], accepted_ts=values["accepted_ts"],
+            arrived_at_merchant_ts=values["arrived_at_merchant_ts"],
+            food_ready_ts=values["food_ready_ts"], picked_up_ts=values["picked_up_ts"],
+            unreachable_ts=list(values["unreachable_ts"]),
+            delivered_ts=values["delivered_ts"],
+            route={(cell, window): seconds for cell, window, seconds in values["route"]},
+            reminder_ts=values["reminder_ts"], reminder_alert_id=values["reminder_alert_id"],
+            reminder_kind=values["reminder_kind"],
+            before_m=values["before_m"], before_s=values["before_s"],
+            after_m=values["after_m"], after_s=values["after_s"],
+        )
+
 
 class OrderTracker:
     __slots__ = ("_last_cell", "_last_fix", "active")
@@ -45,6 +96,29 @@ class OrderTracker:
         self.active: dict[str, OrderState] = {}
         self._last_fix: Fix | None = None
         self._last_cell: tuple[str, int] | None = None
+
+    def snapshot(self) -> Snapshot:
+        return versioned(
+            KIND, VERSION,
+            # A list in insertion order, not a map: it is the order the orders are visited in.
+            active=[order.snapshot() for order in self.active.values()],
+            last_fix=fix_to_plain(self._last_fix),
+            last_cell=None if self._last_cell is None else list(self._last_cell),
+        )
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> Self:
+        values = fields(data, KIND, VERSION, MIGRATIONS)
+        tracker = cls()
+        for plain in values["active"]:
+            order = OrderState.restore(plain)
+            tracker.active[order.order_id] = order
+        tracker._last_fix = fix_from_plain(values["last_fix"])
+        last_cell = values["last_cell"]
+        # Back to a tuple: it becomes a route key, which must be hashable and equal to the
+        # (cell, window) tuples later fixes produce.
+        tracker._last_cell = None if last_cell is None else (last_cell[0], last_cell[1])
+        return tracker
 
     def on_order_event(self, event: OrderEvent) -> OrderState | None:
         """Apply an event; returns the order when this event delivered it."""

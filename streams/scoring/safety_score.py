@@ -1,10 +1,17 @@
 """A rider's safety score. Every change is a delta with an id derived from its cause, and the
 score remembers which ids it applied, so reprocessing an input never counts twice."""
 
+from typing import Any, Self
+
 from schemas import RiderAlert, ScoreDelta
 from schemas.outputs import Tier
 from streams.config.thresholds import Scoring
 from streams.primitives.ids import derived_id
+from streams.primitives.snapshot import Migration, Snapshot, fields, versioned
+
+KIND = "scoring.safety_score"
+VERSION = 1
+MIGRATIONS: dict[int, Migration] = {}
 
 PENALISED_KINDS = frozenset({
     "speeding", "harsh_braking", "harsh_acceleration", "harsh_cornering",
@@ -40,6 +47,32 @@ class SafetyScore:
         self.penalties: dict[str, int] = {}  # alert_id -> points actually taken
         self._dismissed: dict[str, int] = {}  # reviewed away (maybe before the alert was seen)
         self.last_delta: ScoreDelta | None = None
+
+    def snapshot(self) -> Snapshot:
+        return versioned(
+            KIND, VERSION,
+            rider_id=self.rider_id, score=self.score,
+            applied=dict(self._applied), penalties=dict(self.penalties),
+            dismissed=dict(self._dismissed),
+            last_delta=None if self.last_delta is None else self.last_delta.model_dump(
+                mode="json"),
+        )
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> Self:
+        """No settings: the constructor needs them only for the start score, which a restored
+        score already has; every later change tiers and bounds by the cfg it is given."""
+        values = fields(data, KIND, VERSION, MIGRATIONS)
+        score = cls.__new__(cls)
+        score.rider_id = values["rider_id"]
+        score.score = values["score"]
+        score._applied = dict(values["applied"])
+        score.penalties = dict(values["penalties"])
+        score._dismissed = dict(values["dismissed"])
+        last = values["last_delta"]
+        # Kept as it was emitted (tier included): it is the record of the last change.
+        score.last_delta = None if last is None else ScoreDelta.model_validate(last)
+        return score
 
     def on_alert(self, alert: RiderAlert, cfg: Scoring) -> list[ScoreDelta]:
         points = penalty_for(alert, cfg)
