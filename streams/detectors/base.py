@@ -26,7 +26,7 @@ Finding = RiderAlert | EpisodeClosed
 
 @dataclass(frozen=True, slots=True)
 class RiderContext:
-    """What a rider's pipeline may consult besides its own state; never pickled with it."""
+    """What a rider's pipeline may consult besides its own state; never part of its snapshot."""
 
     rider_id: str
     settings: DetectionSettings

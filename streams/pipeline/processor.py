@@ -3,7 +3,9 @@ replay command, the Kafka workers and the tests."""
 
 import heapq
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Self
 
 from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, WeatherEvent
 from streams.area.congestion import CongestionMap
@@ -17,6 +19,7 @@ from streams.pipeline.reorder import RiderBuffer, RiderEvent
 from streams.pipeline.rider import RiderPipeline
 from streams.primitives.emissions import Emission, area_emissions
 from streams.primitives.events import HEARTBEAT_PREFIX, Ping
+from streams.primitives.snapshot import Snapshot, fields, versioned
 from streams.primitives.zones import ZoneMap
 
 # A GPS record arrives as the contract's GpsPing or, from the fast decoder, already as a Ping.
@@ -32,6 +35,24 @@ class CoreStats:
     alerts_by_kind: Counter = field(default_factory=Counter)
 
 
+RIDER_KIND = "pipeline.rider_state"
+RIDER_VERSION = 2
+CORE_KIND = "pipeline.core"
+CORE_VERSION = 1
+
+
+def _rider_v1_to_v2(v1: Snapshot) -> Snapshot:
+    """Version 1 had no real-time path. Start one where the event-time path stands, so that
+    nothing it already processed is reminded of again."""
+    live = LivePath()
+    live.detectors = RiderPipeline.restore(v1["pipeline"]).detectors
+    live.last_ts = v1["buffer"]["last_ts"]
+    return {**v1, "v": 2, "live": live.snapshot()}
+
+
+RIDER_MIGRATIONS = {1: _rider_v1_to_v2}
+
+
 @dataclass(slots=True)
 class RiderState:
     buffer: RiderBuffer  # the event-time path: reorder buffer ...
@@ -39,6 +60,16 @@ class RiderState:
     live: LivePath  # the real-time path
     scheduled_ts: int | None = None  # key of its entry in the idle-release queue
     quiet_check: bool = False  # has an entry in the quiet-rider queue
+
+    def snapshot(self) -> Snapshot:
+        return versioned(RIDER_KIND, RIDER_VERSION, buffer=self.buffer.snapshot(),
+                         pipeline=self.pipeline.snapshot(), live=self.live.snapshot())
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, RIDER_KIND, RIDER_VERSION, RIDER_MIGRATIONS)
+        return cls(RiderBuffer.restore(values["buffer"]),
+                   RiderPipeline.restore(values["pipeline"]), LivePath.restore(values["live"]))
 
 
 class KnightwatchCore:
@@ -79,6 +110,36 @@ class KnightwatchCore:
         self.area_source = area_source
         self._judges = area_judges
         self._judged: dict[int, int] = {}  # judge -> judged until
+
+    # -- state -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The core's own state; each rider's is `riders[id].snapshot()`, kept apart so that
+        an owner can save only the riders that changed."""
+        return versioned(CORE_KIND, CORE_VERSION, clock=self.clock.snapshot(),
+                         weather=self.weather.snapshot(), congestion=self.congestion.snapshot(),
+                         judged=[[j, until] for j, until in sorted(self._judged.items())])
+
+    @classmethod
+    def restore(cls, data: Snapshot, riders: Mapping[str, Snapshot],
+                settings: DetectionSettings | None = None, zones: ZoneMap | None = None, *,
+                area_source: int | None = None, area_judges: int = 1) -> Self:
+        """Rebuild a core from its snapshot and its riders', with the settings given now."""
+        values = fields(data, CORE_KIND, CORE_VERSION)
+        core = cls(settings, zones, area_source=area_source, area_judges=area_judges)
+        cfg = core.settings
+        core.clock = EventClock.restore(values["clock"], cfg.timing)
+        core.weather = WeatherBook.restore(values["weather"], cfg.weather)
+        core.congestion = CongestionMap.restore(values["congestion"], cfg.congestion)
+        core._judged = {j: until for j, until in values["judged"]}
+        for rider_id, snapshot in riders.items():
+            state = core.riders[rider_id] = RiderState.restore(snapshot)
+            if state.buffer.last_ts is not None:
+                state.quiet_check = True
+                heapq.heappush(core._quiet, (state.buffer.last_ts, rider_id))
+            for order in state.pipeline.delivered:
+                heapq.heappush(core._deciding, (order.delivered_ts, rider_id))
+        return core
 
     # -- input -----------------------------------------------------------------------------
 

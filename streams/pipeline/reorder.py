@@ -5,11 +5,17 @@ released in (ts, kind, content) order once the rider's newest event time is more
 lateness past them, so every arrival order within the bound releases the same sequence.
 """
 
+import hashlib
 import heapq
 from collections import deque
+from typing import Self
 
 from schemas import AlertReview, GpsPing, OrderEvent
 from streams.primitives.events import Ping
+from streams.primitives.snapshot import Snapshot, fields, versioned
+
+KIND = "pipeline.buffer"
+VERSION = 1
 
 RiderEvent = Ping | GpsPing | OrderEvent | AlertReview
 
@@ -33,6 +39,14 @@ def _f(value: float | None) -> float:
     return -1.0 if value is None else value
 
 
+def event_key(ts: int, rank: int, ident: tuple) -> int:
+    """A stable 64-bit digest of an event's content: the same in every process (Python's
+    hash() of a str is not), so a duplicate redelivered after a restart is still recognised.
+    A collision (one in 2**64) would only drop one record."""
+    digest = hashlib.blake2b(repr((ts, rank, ident)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
 class RiderBuffer:
     """Reorder buffer and duplicate filter of one rider."""
 
@@ -43,8 +57,7 @@ class RiderBuffer:
         self.max_ts: int | None = None  # newest fix
         self.last_ts: int | None = None  # newest event processed
         self.released_until: int | None = None  # events before this were processed
-        # Hashes, not the keys themselves: a 64-bit hash is a fraction of a key's memory, and a
-        # collision (one in 2**64) would only drop one fix.
+        # Digests, not the keys themselves: 64 bits are a fraction of a key's memory.
         self._seen: set[int] = set()
         self._released_log: deque[tuple[int, int]] = deque()
 
@@ -55,7 +68,7 @@ class RiderBuffer:
         """Buffer an event: 'buffered', 'duplicate' or 'late'."""
         rank = _RANK[type(event)]
         ident = identity(event)
-        key = hash((event.ts, rank, ident))
+        key = event_key(event.ts, rank, ident)
         if key in self._seen:
             return "duplicate"
         if self.released_until is not None and event.ts < self.released_until:
@@ -77,7 +90,7 @@ class RiderBuffer:
         log = self._released_log
         while heap and heap[0][0] < before_ts:
             ts, rank, ident, event = heapq.heappop(heap)
-            log.append((ts, hash((ts, rank, ident))))
+            log.append((ts, event_key(ts, rank, ident)))
             out.append(event)
         if out:
             self.last_ts = out[-1].ts
@@ -91,3 +104,22 @@ class RiderBuffer:
 
     def earliest_ts(self) -> int | None:
         return self._heap[0][0] if self._heap else None
+
+    def snapshot(self) -> Snapshot:
+        """What was processed: clocks and the digests of recently released events. Buffered
+        (unreleased) events are not part of it: whoever restores re-reads them from the input
+        (a worker commits the offset of its oldest buffered record)."""
+        return versioned(KIND, VERSION, max_ts=self.max_ts, last_ts=self.last_ts,
+                         released_until=self.released_until,
+                         released=[[ts, key] for ts, key in self._released_log])
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, KIND, VERSION)
+        buffer = cls()
+        buffer.max_ts = values["max_ts"]
+        buffer.last_ts = values["last_ts"]
+        buffer.released_until = values["released_until"]
+        buffer._released_log = deque((ts, key) for ts, key in values["released"])
+        buffer._seen = {key for _, key in buffer._released_log}
+        return buffer

@@ -1,6 +1,7 @@
 """Everything Knightwatch keeps about one rider, fed that rider's events in event-time order."""
 
 from collections import deque
+from typing import Self
 
 from schemas import AlertReview, OrderEvent, RiderAlert
 from streams.detectors.base import EpisodeClosed, Finding, RiderContext
@@ -10,7 +11,11 @@ from streams.orders.tracker import OrderState, OrderTracker
 from streams.primitives.emissions import Emission
 from streams.primitives.events import Ping
 from streams.primitives.fix import Fix
+from streams.primitives.snapshot import Snapshot, fields, versioned
 from streams.scoring.safety_score import PENALISED_KINDS, SafetyScore
+
+KIND = "pipeline.rider"
+VERSION = 1
 
 # Penalised alerts are remembered this long (event time) to judge the orders they fall in.
 _PENALTY_LOG_MS = 8 * 3_600_000
@@ -43,6 +48,29 @@ class RiderPipeline:
         self.usual_kmh: float | None = None
         self.penalised: deque[tuple[int, int, str]] = deque()  # (start, end, alert_id)
         self.delivered: list[OrderState] = []  # awaiting their decision
+
+    # -- state -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        return versioned(
+            KIND, VERSION, rider_id=self.rider_id, detectors=self.detectors.snapshot(),
+            score=self.score.snapshot(), orders=self.orders.snapshot(), city=self.city,
+            usual_kmh=self.usual_kmh, penalised=[list(p) for p in self.penalised],
+            delivered=[order.snapshot() for order in self.delivered])
+
+    @classmethod
+    def restore(cls, data: Snapshot) -> Self:
+        values = fields(data, KIND, VERSION)
+        pipeline = cls.__new__(cls)
+        pipeline.rider_id = values["rider_id"]
+        pipeline.detectors = RiderDetectors.restore(values["detectors"])
+        pipeline.score = SafetyScore.restore(values["score"])
+        pipeline.orders = OrderTracker.restore(values["orders"])
+        pipeline.city = values["city"]
+        pipeline.usual_kmh = values["usual_kmh"]
+        pipeline.penalised = deque((s, e, a) for s, e, a in values["penalised"])
+        pipeline.delivered = [OrderState.restore(o) for o in values["delivered"]]
+        return pipeline
 
     # -- events ----------------------------------------------------------------------------
 

@@ -1,15 +1,17 @@
 """One partition of the internal area-progress topic: the congestion judge of its cells."""
 
-import pickle
 from typing import Any
 
 from streams.area.judge import AreaJudge
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.emissions import area_emissions
+from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.worker.codec import decode_progress, encode_rider_record
 from streams.worker.transactional import TransactionalPartition, contract_output
 
 _META = b"meta"
+_META_KIND = "worker.judge_partition"
+_META_VERSION = 1
 
 
 class JudgePartition(TransactionalPartition):
@@ -40,11 +42,13 @@ class JudgePartition(TransactionalPartition):
         return self.last_offset + 1
 
     def state_records(self) -> list[tuple[bytes, bytes]]:
-        return [(_META, pickle.dumps({"last_offset": self.last_offset, "judge": self.judge}))]
+        return [(_META, dumps(versioned(_META_KIND, _META_VERSION, last_offset=self.last_offset,
+                                        judge=self.judge.snapshot())))]
 
     def restore(self, state: dict[bytes, bytes]) -> None:
         meta = state.get(_META)
         if meta is not None:
-            saved = pickle.loads(meta)
-            self.judge = saved["judge"]
+            saved = fields(loads(meta), _META_KIND, _META_VERSION)
+            self.judge = AreaJudge.restore(saved["judge"], self.settings.detection.congestion,
+                                           self.partition, self.settings.kafka.gps_partitions)
             self.last_offset = saved["last_offset"]

@@ -1,28 +1,31 @@
 """One partition of the internal rider-events topic: a detection core over its riders.
 
-Checkpoints hold each changed rider's state without its reorder buffer, and the core's own
-state (weather, congestion shares, clocks). The committed offset is that of the oldest event
-still buffered, so a restart reads the buffered events again instead of storing them; events up
-to the checkpoint that the state already contains are recognised by event time and skipped.
+Checkpoints hold each changed rider's snapshot (plain data, without the reorder buffer's
+pending events), and the core's own snapshot (weather, congestion shares, clocks), so a
+restarted worker rebuilds them with the settings it is started with. The committed offset is
+that of the oldest event still buffered, so a restart reads the buffered events again instead
+of storing them; events up to the checkpoint that the state already contains are recognised by
+event time and skipped.
 """
 
-import copy
 import heapq
-import pickle
 from typing import Any
 
 from schemas import AlertReview, GpsPing, OrderEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
-from streams.pipeline.processor import KnightwatchCore, RiderState
+from streams.pipeline.processor import KnightwatchCore
 from streams.pipeline.reorder import RiderBuffer
 from streams.primitives.emissions import Emission
+from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
 from streams.worker.codec import InputProgress, decode_rider_record, encode_progress
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import Output, TransactionalPartition, contract_output
 
 _META = b"meta"
+_META_KIND = "worker.rider_partition"
+_META_VERSION = 1
 _END_OF_TIME = 2**62
 _RIDER = b"rider:"
 
@@ -123,11 +126,13 @@ class RiderPartition(TransactionalPartition):
         for rider_id in sorted(self._dirty):
             state = self.core.riders.get(rider_id)
             if state is not None:
-                records.append((_RIDER + rider_id.encode(), pickle.dumps(_without_buffer(state))))
+                records.append((_RIDER + rider_id.encode(), dumps(state.snapshot())))
         if self._meta_dirty:
-            records.append((_META, pickle.dumps({"last_offset": self.last_offset,
-                                                 "progress": self.progress,
-                                                 "core": _core_without_riders(self.core)})))
+            progress = [[topic, part, until] for (topic, part), until in
+                        sorted(self.progress.items())]
+            records.append((_META, dumps(versioned(
+                _META_KIND, _META_VERSION, last_offset=self.last_offset, progress=progress,
+                core=self.core.snapshot()))))
         return records
 
     def on_committed(self) -> None:
@@ -138,17 +143,13 @@ class RiderPartition(TransactionalPartition):
         meta = state.get(_META)
         if meta is None:
             return
-        saved = pickle.loads(meta)
-        core: KnightwatchCore = saved["core"]
-        core.zones = self.zones or ZoneMap.empty()
-        core.riders = {key[len(_RIDER):].decode(): pickle.loads(value)
-                       for key, value in state.items() if key.startswith(_RIDER)}
-        for rider_id, rider in core.riders.items():
-            if rider.buffer.last_ts is not None:
-                rider.quiet_check = True
-                heapq.heappush(core._quiet, (rider.buffer.last_ts, rider_id))
-            for order in rider.pipeline.delivered:
-                heapq.heappush(core._deciding, (order.delivered_ts, rider_id))
+        saved = fields(loads(meta), _META_KIND, _META_VERSION)
+        k = self.settings.kafka
+        riders = {key[len(_RIDER):].decode(): loads(value)
+                  for key, value in state.items() if key.startswith(_RIDER)}
+        core = KnightwatchCore.restore(saved["core"], riders, self.settings.detection,
+                                       self.zones, area_source=self.partition,
+                                       area_judges=k.area_partitions)
         self.core = core
         # The serving layer is written after commits; a crash between the two loses a write,
         # so whoever restores the partition writes every restored score again.
@@ -157,28 +158,8 @@ class RiderPartition(TransactionalPartition):
             contract_output(Emission("deltas", rider_id, rider.pipeline.score.last_delta), topics)
             for rider_id, rider in core.riders.items()
             if rider.pipeline.score.last_delta is not None]
-        self.progress = saved["progress"]
+        self.progress = {(topic, part): until for topic, part, until in saved["progress"]}
         self.restored_until = saved["last_offset"]
-
-
-def _without_buffer(state: RiderState) -> RiderState:
-    buffer = copy.copy(state.buffer)
-    # Buffered events are read again after a restart; only what was processed is kept.
-    buffer._heap = []
-    buffer._seen = {h for _, h in state.buffer._released_log}
-    buffer._released_log = copy.copy(state.buffer._released_log)
-    return RiderState(buffer, state.pipeline)
-
-
-def _core_without_riders(core: KnightwatchCore) -> KnightwatchCore:
-    light = copy.copy(core)
-    light.riders = {}
-    light._contexts = {}
-    light._waiting = []
-    light._quiet = []
-    light._deciding = []
-    light.zones = None  # type: ignore[assignment]
-    return light
 
 
 __all__ = ["RiderBuffer", "RiderPartition"]
