@@ -109,7 +109,12 @@ class RiderBuffer:
         """What was processed: clocks and the digests of recently released events. Buffered
         (unreleased) events are not part of it: whoever restores re-reads them from the input
         (a worker commits the offset of its oldest buffered record)."""
-        return versioned(KIND, VERSION, max_ts=self.max_ts, last_ts=self.last_ts,
+        # The rider's clock as far as processed events take it: buffered ones move it again
+        # when re-read, and must not find it ahead of them (with a lateness lowered at the
+        # restart, they would all be late).
+        max_ts = None if self.last_ts is None or self.max_ts is None else min(
+            self.max_ts, self.last_ts)
+        return versioned(KIND, VERSION, max_ts=max_ts, last_ts=self.last_ts,
                          released_until=self.released_until,
                          released=[[ts, key] for ts, key in self._released_log])
 
