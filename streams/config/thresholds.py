@@ -39,6 +39,14 @@ class StreamTiming(BaseModel):
         description="Extra wait, on top of the lateness, before a rider who has gone quiet has "
         "their buffered events processed using the stream's own event time.",
     )
+    evict_after_s: float = Field(
+        1800,
+        gt=0,
+        description="A rider with nothing for this long (the area clock's event time), nothing "
+        "buffered and no order awaiting its decision leaves memory for their snapshot, and is "
+        "rebuilt from it on their next record: memory follows active riders. 30 min outlasts "
+        "a meal break; the snapshot keeps score, fatigue day totals and cooldowns.",
+    )
 
 
 class GpsHygiene(BaseModel):

@@ -2,6 +2,7 @@
 replay command, the Kafka workers and the tests."""
 
 import heapq
+import zlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from streams.pipeline.reorder import RiderBuffer, RiderEvent
 from streams.pipeline.rider import RiderPipeline
 from streams.primitives.emissions import Emission, area_emissions
 from streams.primitives.events import HEARTBEAT_PREFIX, Ping
-from streams.primitives.snapshot import Snapshot, fields, versioned
+from streams.primitives.snapshot import Snapshot, dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
 
 # A GPS record arrives as the contract's GpsPing or, from the fast decoder, already as a Ping.
@@ -104,6 +105,10 @@ class KnightwatchCore:
         self._waiting: list[tuple[int, str]] = []  # (buffered event ts, rider) for idle release
         self._deciding: list[tuple[int, str]] = []  # (delivery ts, rider) awaiting decisions
         self._quiet: list[tuple[int, str]] = []  # (last processed ts, rider)
+        self._idle: list[tuple[int, str]] = []  # (last processed ts, rider) to evict
+        self._evict_ms = int(self.settings.timing.evict_after_s * 1000)
+        # Riders out of memory: their snapshots, compressed (a few hundred bytes each).
+        self.evicted: dict[str, bytes] = {}
         self._contexts: dict[str, RiderContext] = {}
         # Riders whose state changed since the owner last drained this (fleet checkpoints).
         self.touched: set[str] = set()
@@ -177,7 +182,30 @@ class KnightwatchCore:
         pending = self._deciding[0][0] if self._deciding else clock
         self.weather.forget_before(min(clock, pending))
         self.congestion.forget_before(min(clock, pending))
-        return out + self._settle_area(clock, clock - self._settle_ms)
+        out += self._settle_area(clock, clock - self._settle_ms)
+        self._evict_idle(clock - self._evict_ms)
+        return out
+
+    def _evict_idle(self, before: int) -> None:
+        """Riders closed as quiet and still idle since before `before` leave memory."""
+        idle = self._idle
+        while idle and idle[0][0] < before:
+            ts, rider_id = heapq.heappop(idle)
+            state = self.riders.get(rider_id)
+            if state is None or state.buffer.last_ts != ts or len(state.buffer) \
+                    or state.pipeline.delivered or state.quiet_check:
+                continue  # active again (a newer entry exists) or still owed something
+            self.evicted[rider_id] = zlib.compress(dumps(state.snapshot()))
+            del self.riders[rider_id]
+            self._contexts.pop(rider_id, None)
+
+    def rider_snapshot(self, rider_id: str) -> Snapshot | None:
+        """A rider's snapshot, in memory or evicted."""
+        state = self.riders.get(rider_id)
+        if state is not None:
+            return state.snapshot()
+        saved = self.evicted.get(rider_id)
+        return None if saved is None else loads(zlib.decompress(saved))
 
     def _settle_area(self, until: int, decide_until: int) -> list[Emission]:
         """Judge (or, in a fleet, hand over) congestion windows ending by `until`, then decide
@@ -238,8 +266,10 @@ class KnightwatchCore:
         state = self.riders.get(rider_id)
         ctx = self._context(rider_id)
         if state is None:
-            state = self.riders[rider_id] = RiderState(RiderBuffer(), RiderPipeline(ctx),
-                                                       LivePath())
+            saved = self.evicted.pop(rider_id, None)
+            state = self.riders[rider_id] = (
+                RiderState(RiderBuffer(), RiderPipeline(ctx), LivePath()) if saved is None
+                else RiderState.restore(loads(zlib.decompress(saved))))
         outcome = state.buffer.add(event)
         if outcome == "duplicate":
             self.stats.duplicates += 1
@@ -359,6 +389,7 @@ class KnightwatchCore:
             state.quiet_check = False
             self.touched.add(rider_id)
             out.extend(self._final(state, state.pipeline.close(self._context(rider_id))))
+            heapq.heappush(self._idle, (ts, rider_id))
         return out
 
     def _decide(self, settled_until: int) -> list[Emission]:

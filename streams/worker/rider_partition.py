@@ -124,9 +124,9 @@ class RiderPartition(TransactionalPartition):
         self._dirty |= self.core.touched
         self.core.touched = set()
         for rider_id in sorted(self._dirty):
-            state = self.core.riders.get(rider_id)
-            if state is not None:
-                records.append((_RIDER + rider_id.encode(), dumps(state.snapshot())))
+            snapshot = self.core.rider_snapshot(rider_id)  # in memory or evicted
+            if snapshot is not None:
+                records.append((_RIDER + rider_id.encode(), dumps(snapshot)))
         if self._meta_dirty:
             progress = [[topic, part, until] for (topic, part), until in
                         sorted(self.progress.items())]
