@@ -72,6 +72,10 @@ class ScoreDelta(BaseModel):
     ref: str = Field(description="The alert_id or order_id this delta comes from.")
     score: int = Field(ge=0, description="The score after this delta.")
     tier: Tier
+    evidence: Evidence = Field(
+        default_factory=dict,
+        description="For a penalty, the alert's final evidence: for speeding, whose reminder "
+        "leaves at onset, the whole episode's peak, length and final severity.")
 
 
 class OrderExemption(BaseModel):

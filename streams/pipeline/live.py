@@ -25,7 +25,8 @@ class LivePath:
     def __init__(self) -> None:
         self.detectors = RiderDetectors()
         self.last_ts: int | None = None  # newest fix this path has seen
-        self.sent: dict[str, int] = {}  # alert_id -> ts, until the event-time path gets there
+        # alert_id -> ts of the record that met its rule, until the event-time path gets there
+        self.sent: dict[str, int] = {}
 
     def on_ping(self, ping: Ping, ctx: RiderContext) -> list[RiderAlert]:
         """Alerts met at this fix; nothing for a fix older than one already seen (late data
@@ -34,17 +35,21 @@ class LivePath:
             return []
         self.last_ts = ping.ts
         _, found = self.detectors.on_ping(ping, ctx)
-        return self._sent([f for f in found if type(f) is RiderAlert]) if found else []
+        return self._sent(found, ping.ts) if found else []
 
     def on_order_event(self, event: OrderEvent, ctx: RiderContext) -> list[RiderAlert]:
         if self.last_ts is not None and event.ts < self.last_ts:
             return []
         found = self.detectors.on_order_event(event, ctx)
-        return self._sent([f for f in found if type(f) is RiderAlert]) if found else []
+        return self._sent(found, event.ts) if found else []
 
-    def _sent(self, alerts: list[RiderAlert]) -> list[RiderAlert]:
+    def _sent(self, found: list, at_ts: int) -> list[RiderAlert]:
+        """Remember each alert by the record that met its rule (an alert may be dated earlier,
+        e.g. a harsh stop at its end, confirmed seconds later): the event-time path finds it
+        again when it processes that record."""
+        alerts = [f for f in found if type(f) is RiderAlert]
         for alert in alerts:
-            self.sent[alert.alert_id] = alert.ts
+            self.sent[alert.alert_id] = at_ts
         return alerts
 
     def already_sent(self, alert_id: str) -> bool:

@@ -300,9 +300,10 @@ class KnightwatchCore:
             return []
         if not alerts:
             return []
-        fresh = self.clock.is_fresh
-        return self._count([Emission("alerts", a.rider_id, a.model_copy(update={"realtime": True})
-                                     if fresh(a.ts) else a) for a in alerts])
+        # Fresh or not by the record that met the rule, not the alert's own date.
+        if self.clock.is_fresh(event.ts):
+            alerts = [a.model_copy(update={"realtime": True}) for a in alerts]
+        return self._count([Emission("alerts", a.rider_id, a) for a in alerts])
 
     def _process(self, state: RiderState, events: list[RiderEvent],
                  ctx: RiderContext) -> list[Emission]:

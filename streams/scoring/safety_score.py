@@ -78,8 +78,9 @@ class SafetyScore:
         points = penalty_for(alert, cfg)
         if points == 0:
             return []
+        evidence = {**alert.evidence, "severity": alert.severity}
         delta = self.apply(derived_id("delta", "penalty", alert.alert_id), alert.ts, -points,
-                           alert.kind, alert.alert_id, cfg)
+                           alert.kind, alert.alert_id, cfg, evidence)
         if delta is None:
             return []
         self.penalties[alert.alert_id] = -delta.delta
@@ -124,7 +125,7 @@ class SafetyScore:
         return [delta] if delta is not None else []
 
     def apply(self, delta_id: str, ts: int, change: int, reason: str, ref: str,
-              cfg: Scoring) -> ScoreDelta | None:
+              cfg: Scoring, evidence: dict | None = None) -> ScoreDelta | None:
         """Apply a change once; the delta carries what was actually applied within the bounds."""
         if delta_id in self._applied:
             return None
@@ -139,5 +140,5 @@ class SafetyScore:
         self.score = new_score
         self.last_delta = ScoreDelta(delta_id=delta_id, rider_id=self.rider_id, ts=ts,
                                      delta=applied, reason=reason, ref=ref, score=new_score,
-                                     tier=tier_for(new_score, cfg))
+                                     tier=tier_for(new_score, cfg), evidence=evidence or {})
         return self.last_delta

@@ -25,6 +25,8 @@ def test_90_s_at_40_kmh_raises_one_alert_at_onset_and_one_delta_at_the_end():
     [delta] = deltas(out)
     assert delta.ref == alert.alert_id and delta.delta < 0 and delta.score == 100 + delta.delta
     assert delta.ts == pings[32].ts
+    assert delta.evidence["duration_s"] == 88.0 and delta.evidence["max_speed_kmh"] == 40.0
+    assert delta.evidence["severity"] == "critical"
 
 
 def test_an_episode_that_grows_critical_is_penalised_as_critical():
