@@ -1,0 +1,162 @@
+"""Fast path for the replay hot path: a whole rider-gps JSON line straight to a compact Ping.
+
+orjson + pydantic + Ping.of costs about 6 µs per GPS record; msgspec decodes and validates the
+same envelope in well under 1 µs. This decoder only ever *accepts* a line the pydantic path
+(`streams.replay.envelope.parse_line` with `decode_value`) would accept, and then gives exactly
+the values pydantic would give. Anything else - another topic, an invalid or merely unusual
+record - returns None, and the caller falls back to the pydantic path, which produces today's
+dead letter or event. Correctness over coverage: whenever the two could disagree, we fall back.
+
+Deliberately left to the slow path:
+- fields or envelope keys this decoder does not know (pydantic ignores them). msgspec skips an
+  unknown field without the checks orjson makes on it (an invalid UTF-8 string or a number like
+  1e400 in it is fine for msgspec, "not JSON" for orjson), so accepting them could accept a line
+  the pydantic path rejects;
+- anything pydantic's lax mode coerces: `true` for a float (pydantic reads it as 1.0), numeric
+  strings such as "1.5" or "inf", floats for `ts`, RFC 3339 `ts` strings; msgspec refuses them;
+- a key that is not a string (parse_line compares its str() to rider_id).
+
+A change to `schemas.GpsPing` must be mirrored in `_GpsValue` below; a test pins the contract.
+"""
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Annotated
+
+import msgspec
+import orjson
+
+from schemas.timestamps import MAX_TS_MS, MIN_TS_MS
+from streams.primitives.events import Ping
+
+# What pydantic's `str_strip_whitespace` strips: pydantic-core trims with Rust's
+# `char::is_whitespace` (Unicode White_Space). Python's bare str.strip() also strips
+# U+001C..U+001F, which pydantic keeps, so the set is spelled out.
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+# GpsPing.rider_id: Field(min_length=1, max_length=128), checked after stripping.
+_ID_MIN_LEN = 1
+_ID_MAX_LEN = 128
+
+# Bounds as in GpsPing. msgspec checks them after turning a JSON integer into a float, as
+# pydantic does, and refuses booleans and strings where pydantic's lax mode would coerce them.
+_Lat = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+_Lon = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+_NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+_Heading = Annotated[float, msgspec.Meta(ge=0, lt=360)]
+# EpochMillis: only a JSON integer takes the fast path (msgspec refuses 1.7e12 and strings).
+_EpochMillis = Annotated[int, msgspec.Meta(ge=MIN_TS_MS, le=MAX_TS_MS)]
+
+
+class _GpsValue(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    # Every field is typed, so msgspec fully decodes (and so checks) every byte of the value,
+    # duplicate keys included (the last one wins, as with orjson).
+    rider_id: str
+    ts: _EpochMillis
+    lat: _Lat
+    lon: _Lon
+    speed_kmh: _NonNegative | None = None
+    heading_deg: _Heading | None = None
+    accuracy_m: _NonNegative | None = None
+    city: str | None = None
+
+
+class _GpsEnvelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    topic: str
+    value: _GpsValue
+    key: str | None = None
+
+
+_decode = msgspec.json.Decoder(_GpsEnvelope).decode
+
+PingBuilder = Callable[
+    [str, int, float, float, float | None, float | None, float | None, str | None], Ping]
+
+
+def _ping_builder() -> PingBuilder:
+    """Ping's dataclass __init__ sets each of its eight fields through object.__setattr__
+    (it is frozen): about 1 µs, more than msgspec's whole decode. Its slots' own descriptors set
+    the same fields in half the time. That is only the same object while Ping's __init__ does
+    nothing but set its fields in slot order, so check that, else use the constructor."""
+    names = tuple(f.name for f in dataclasses.fields(Ping))
+    if (getattr(Ping, "__slots__", None) != names or len(names) != 8
+            or hasattr(Ping, "__post_init__")):
+        return Ping
+    new = object.__new__
+    s0, s1, s2, s3, s4, s5, s6, s7 = (getattr(Ping, name).__set__ for name in names)
+
+    def build(rider_id: str, ts: int, lat: float, lon: float, speed_kmh: float | None,
+              heading_deg: float | None, accuracy_m: float | None, city: str | None) -> Ping:
+        ping = new(Ping)
+        s0(ping, rider_id)
+        s1(ping, ts)
+        s2(ping, lat)
+        s3(ping, lon)
+        s4(ping, speed_kmh)
+        s5(ping, heading_deg)
+        s6(ping, accuracy_m)
+        s7(ping, city)
+        return ping
+
+    sample = ("r", MIN_TS_MS, 1.0, 2.0, 3.0, 4.0, 5.0, "c")
+    return build if build(*sample) == Ping(*sample) else Ping
+
+
+_new_ping = _ping_builder()
+
+# The JSON spelling of the gps topics of the last `roles` seen (held, so compared by identity).
+_gps_needles: tuple[Mapping[str, str] | None, tuple[bytes, ...]] = (None, ())
+
+
+def _needles(roles: Mapping[str, str]) -> tuple[bytes, ...]:
+    global _gps_needles
+    seen, needles = _gps_needles
+    if seen is not roles:
+        needles = tuple(orjson.dumps(topic) for topic, role in roles.items() if role == "gps")
+        _gps_needles = (roles, needles)
+    return needles
+
+
+def decode_gps_record(line: bytes, roles: Mapping[str, str]) -> tuple[str, Ping] | None:
+    """(topic, ping) for a valid rider-gps line, else None: then use the pydantic path.
+
+    `roles` maps topic -> input role as for parse_line; any topic whose role is "gps" counts.
+    """
+    # A line that does not spell a gps topic plainly is left to the slow path without trying:
+    # a failed msgspec decode (an exception) costs about 1 µs, on every order or weather line.
+    # Only a shortcut: should `roles` have changed in place, the check below still decides.
+    for needle in _needles(roles):
+        if needle in line:
+            break
+    else:
+        return None
+    try:
+        envelope = _decode(line)
+    except msgspec.DecodeError:  # ValidationError included: not for the fast path
+        return None
+    topic = envelope.topic
+    # Looked up per line, as parse_line does, so the answer follows `roles` exactly.
+    if roles.get(topic) != "gps":
+        return None
+    value = envelope.value
+    rider_id = value.rider_id.strip(_WHITESPACE)
+    if not _ID_MIN_LEN <= len(rider_id) <= _ID_MAX_LEN:
+        return None
+    key = envelope.key
+    # decode_value compares the key as given with the stripped rider_id.
+    if key is not None and key != rider_id:
+        return None
+    city = value.city
+    if city is not None:
+        city = city.strip(_WHITESPACE)
+    return topic, _new_ping(rider_id, value.ts, value.lat, value.lon, value.speed_kmh,
+                            value.heading_deg, value.accuracy_m, city)
+
+
+def decode_gps_line(line: bytes, roles: Mapping[str, str]) -> Ping | None:
+    """The Ping of a valid rider-gps line, else None (see decode_gps_record)."""
+    hit = decode_gps_record(line, roles)
+    return None if hit is None else hit[1]
