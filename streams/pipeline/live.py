@@ -17,20 +17,25 @@ from streams.primitives.snapshot import Snapshot, fields, versioned
 
 KIND = "pipeline.live"
 VERSION = 1
+# Late firings remembered so this path does not send them again: a few per rider at most.
+_MAX_LATE = 64
 
 
 class LivePath:
-    __slots__ = ("detectors", "last_ts", "sent")
+    __slots__ = ("detectors", "last_ts", "late", "sent")
 
     def __init__(self) -> None:
         self.detectors = RiderDetectors()
-        self.last_ts: int | None = None  # newest fix this path has seen
+        self.last_ts: int | None = None  # newest record this path has processed
         # alert_id -> ts of the record that met its rule, until the event-time path gets there
         self.sent: dict[str, int] = {}
+        # Alerts the event-time path published first (late data, or a warning that arrived
+        # after the fix it applies to): this path may meet them later and must stay quiet.
+        self.late: dict[str, None] = {}
 
     def on_ping(self, ping: Ping, ctx: RiderContext) -> list[RiderAlert]:
-        """Alerts met at this fix; nothing for a fix older than one already seen (late data
-        is the event-time path's)."""
+        """Alerts met at this fix; nothing for a fix older than a record already processed
+        (late data is the event-time path's)."""
         if self.last_ts is not None and ping.ts <= self.last_ts:
             return []
         self.last_ts = ping.ts
@@ -38,8 +43,15 @@ class LivePath:
         return self._sent(found, ping.ts) if found else []
 
     def on_order_event(self, event: OrderEvent, ctx: RiderContext) -> list[RiderAlert]:
-        if self.last_ts is not None and event.ts < self.last_ts:
+        """An order event in order with this path's records. It moves this path's time, so a
+        fix older than it is left to the event-time path; one further ahead of the rider's
+        fixes than a tap can be judged over is left to it too (an order service's clock must
+        not hold up this path)."""
+        last = self.last_ts
+        ahead_ms = ctx.settings.phone_use.max_ping_gap_s * 1000
+        if last is not None and not last <= event.ts <= last + ahead_ms:
             return []
+        self.last_ts = event.ts
         found = self.detectors.on_order_event(event, ctx)
         return self._sent(found, event.ts) if found else []
 
@@ -47,14 +59,20 @@ class LivePath:
         """Remember each alert by the record that met its rule (an alert may be dated earlier,
         e.g. a harsh stop at its end, confirmed seconds later): the event-time path finds it
         again when it processes that record."""
-        alerts = [f for f in found if type(f) is RiderAlert]
+        alerts = [f for f in found if type(f) is RiderAlert and f.alert_id not in self.late]
         for alert in alerts:
             self.sent[alert.alert_id] = at_ts
         return alerts
 
     def already_sent(self, alert_id: str) -> bool:
-        """The event-time path found this alert: was it sent already? Answers once."""
-        return self.sent.pop(alert_id, None) is not None
+        """The event-time path found this alert: was it sent already? Answers once; if not,
+        the event-time path publishes it and this path will not."""
+        if self.sent.pop(alert_id, None) is not None:
+            return True
+        if len(self.late) >= _MAX_LATE:
+            del self.late[next(iter(self.late))]
+        self.late[alert_id] = None
+        return False
 
     def forget_before(self, ts: int) -> None:
         """The event-time path has processed everything before `ts`: an alert sent for an
@@ -64,7 +82,7 @@ class LivePath:
 
     def snapshot(self) -> Snapshot:
         return versioned(KIND, VERSION, detectors=self.detectors.snapshot(),
-                         last_ts=self.last_ts, sent=self.sent)
+                         last_ts=self.last_ts, sent=self.sent, late=list(self.late))
 
     @classmethod
     def restore(cls, data: Snapshot) -> Self:
@@ -73,4 +91,5 @@ class LivePath:
         live.detectors = RiderDetectors.restore(values["detectors"])
         live.last_ts = values["last_ts"]
         live.sent = dict(values["sent"])
+        live.late = dict.fromkeys(values["late"])
         return live

@@ -327,7 +327,9 @@ class KnightwatchCore:
                 heapq.heappush(self._deciding, (order.delivered_ts, ctx.rider_id))
         out = self._final(state, out) if out else out
         if state.buffer.released_until is not None:
-            state.live.forget_before(state.buffer.released_until)
+            # A lateness period of margin: the event-time path may meet an alert at a later
+            # record than the real-time path did.
+            state.live.forget_before(state.buffer.released_until - self.clock.lateness_ms)
         return out
 
     def _final(self, state: RiderState, out: list[Emission]) -> list[Emission]:
