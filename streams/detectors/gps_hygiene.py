@@ -1,6 +1,5 @@
 """GPS hygiene: drop inaccurate fixes, reject jumps, and estimate speed and course."""
 
-from collections import deque
 from typing import Self
 
 from schemas import RiderAlert
@@ -20,7 +19,9 @@ class GpsCleaner:
     __slots__ = ("_candidates", "_history", "_last_anomaly_ts", "dropped_inaccurate", "rejected")
 
     def __init__(self) -> None:
-        self._history: deque[tuple[int, float, float]] = deque()  # accepted (ts, lat, lon)
+        # Accepted (ts, lat, lon), oldest first. A list: an empty deque costs ~760 bytes a
+        # rider, and this holds a minute of fixes.
+        self._history: list[tuple[int, float, float]] = []
         self._candidates: list[Ping] = []  # fixes agreeing with each other, not the track
         self._last_anomaly_ts: int | None = None
         self.dropped_inaccurate = 0
@@ -92,8 +93,11 @@ class GpsCleaner:
         cfg = ctx.settings.gps
         history = self._history
         horizon = ping.ts - int(cfg.derived_speed_max_span_s * 1000)
-        while history and history[0][0] < horizon:
-            history.popleft()
+        old = 0
+        while old < len(history) and history[old][0] < horizon:
+            old += 1
+        if old:
+            del history[:old]
         derived = None
         course = ping.heading_deg
         min_span_ms = cfg.derived_speed_min_span_s * 1000
@@ -139,7 +143,7 @@ class GpsCleaner:
         cleaner = cls()
         try:
             # JSON turns the (ts, lat, lon) tuples into lists: rebuild what _accept appends.
-            cleaner._history = deque((ts, lat, lon) for ts, lat, lon in values["history"])
+            cleaner._history = [(ts, lat, lon) for ts, lat, lon in values["history"]]
             cleaner._candidates = [Ping(*p) for p in values["candidates"]]
             cleaner._last_anomaly_ts = values["last_anomaly_ts"]
             cleaner.dropped_inaccurate = values["dropped_inaccurate"]

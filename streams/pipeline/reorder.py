@@ -11,9 +11,8 @@ snapshots.
 """
 
 import hashlib
-import heapq
 import struct
-from collections import deque
+from bisect import bisect_left
 from typing import Self
 
 from schemas import AlertReview, GpsPing, OrderEvent
@@ -65,37 +64,52 @@ def _prefix(ts: int) -> bytes:
     return (ts + _BIAS).to_bytes(8, "big")
 
 
-class RiderBuffer:
-    """Reorder buffer and duplicate filter of one rider."""
+def _ts_of(key: bytes) -> int:
+    return int.from_bytes(key[:8], "big") - _BIAS
 
-    __slots__ = ("_heap", "_others", "_released_log", "_restored", "_rider_id", "_seen",
-                 "last_ts", "max_ts", "released_until")
+
+class RiderBuffer:
+    """Reorder buffer and duplicate filter of one rider.
+
+    Both are sorted lists of keys: records arrive almost always in order, so a key is mostly
+    appended, and a duplicate is found by bisection. A record before what was released is
+    late or a copy of a released one, so only then is the released list searched."""
+
+    __slots__ = ("_buffered", "_others", "_released", "_restored", "_rider_id", "last_ts",
+                 "max_ts", "released_until")
 
     def __init__(self) -> None:
-        self._heap: list[bytes] = []
+        self._buffered: list[bytes] = []  # sorted
+        self._released: list[bytes] = []  # sorted: released lately, for duplicates
         self._others: dict[bytes, RiderEvent] = {}  # buffered order events and reviews
+        self._restored: dict[int, int] = {}  # digest -> ts, released before a restore
         self._rider_id = ""
         self.max_ts: int | None = None  # newest fix
         self.last_ts: int | None = None  # newest event processed
         self.released_until: int | None = None  # events before this were processed
-        self._seen: set[bytes | int] = set()  # keys buffered or released lately
-        self._released_log: deque[tuple[int, bytes | int]] = deque()
-        self._restored = 0  # digests from a snapshot still in _seen
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._buffered)
 
     def add(self, event: RiderEvent) -> str:
         """Buffer an event: 'buffered', 'duplicate' or 'late'."""
         key = event_key(event)
-        seen = self._seen
-        if key in seen or (self._restored and stable_digest(key) in seen):
-            return "duplicate"
         ts = event.ts
         if self.released_until is not None and ts < self.released_until:
+            released = self._released
+            i = bisect_left(released, key)
+            if (i < len(released) and released[i] == key) or (
+                    self._restored and stable_digest(key) in self._restored):
+                return "duplicate"
             return "late"
-        seen.add(key)
-        heapq.heappush(self._heap, key)
+        buffered = self._buffered
+        if not buffered or key > buffered[-1]:
+            buffered.append(key)
+        else:
+            i = bisect_left(buffered, key)
+            if buffered[i] == key:
+                return "duplicate"
+            buffered.insert(i, key)
         if key[8]:  # not a fix
             self._others[key] = event
         # Only fixes move a rider's clock: they come every few seconds from the phone itself,
@@ -106,44 +120,42 @@ class RiderBuffer:
         return "buffered"
 
     def release(self, before_ts: int, dedupe_horizon_ms: int) -> list[RiderEvent]:
-        """Pop every event older than `before_ts`, in event-time order."""
+        """Take every event older than `before_ts`, in event-time order."""
         if self.released_until is None or before_ts > self.released_until:
             self.released_until = before_ts
+        buffered = self._buffered
+        n = bisect_left(buffered, _prefix(before_ts))
         out: list[RiderEvent] = []
-        heap = self._heap
-        log = self._released_log
-        bound = _prefix(before_ts)
-        unpack = _FIX.unpack_from
-        rider_id = self._rider_id
-        while heap and heap[0] < bound:
-            key = heapq.heappop(heap)
-            if key[8]:
-                event = self._others.pop(key)
-                ts = event.ts
-            else:
+        if n:
+            keys = buffered[:n]
+            del buffered[:n]
+            unpack = _FIX.unpack_from
+            rider_id = self._rider_id
+            for key in keys:
+                if key[8]:
+                    out.append(self._others.pop(key))
+                    continue
                 ts, _, flags, lat, lon, speed, heading, accuracy = unpack(key)
-                ts -= _BIAS
-                event = Ping(rider_id, ts, lat, lon, speed if flags & _SPEED else None,
-                             heading if flags & _HEADING else None,
-                             accuracy if flags & _ACCURACY else None,
-                             key[_FIX.size:].decode() or None)
-            log.append((ts, key))
-            out.append(event)
-        if out:
+                out.append(Ping(rider_id, ts - _BIAS, lat, lon,
+                                speed if flags & _SPEED else None,
+                                heading if flags & _HEADING else None,
+                                accuracy if flags & _ACCURACY else None,
+                                key[_FIX.size:].decode() or None))
+            self._released.extend(keys)
             self.last_ts = out[-1].ts
         # Remember released events for a while: a duplicate arriving after its original was
         # processed must still be recognised as one.
         horizon = self.released_until - dedupe_horizon_ms
-        seen = self._seen
-        while log and log[0][0] < horizon:
-            old = log.popleft()[1]
-            seen.discard(old)
-            if type(old) is int:
-                self._restored -= 1
+        released = self._released
+        old = bisect_left(released, _prefix(horizon))
+        if old:
+            del released[:old]
+        if self._restored:
+            self._restored = {d: t for d, t in self._restored.items() if t >= horizon}
         return out
 
     def earliest_ts(self) -> int | None:
-        return int.from_bytes(self._heap[0][:8], "big") - _BIAS if self._heap else None
+        return _ts_of(self._buffered[0]) if self._buffered else None
 
     def snapshot(self) -> Snapshot:
         """What was processed: clocks and the digests of recently released events. Buffered
@@ -156,8 +168,8 @@ class RiderBuffer:
             self.max_ts, self.last_ts)
         return versioned(KIND, VERSION, max_ts=max_ts, last_ts=self.last_ts,
                          released_until=self.released_until,
-                         released=[[ts, key if type(key) is int else stable_digest(key)]
-                                   for ts, key in self._released_log])
+                         released=[[_ts_of(key), stable_digest(key)] for key in self._released]
+                         + [[ts, digest] for digest, ts in self._restored.items()])
 
     @classmethod
     def restore(cls, data: Snapshot) -> Self:
@@ -166,7 +178,5 @@ class RiderBuffer:
         buffer.max_ts = values["max_ts"]
         buffer.last_ts = values["last_ts"]
         buffer.released_until = values["released_until"]
-        buffer._released_log = deque((ts, key) for ts, key in values["released"])
-        buffer._seen = {key for _, key in buffer._released_log}
-        buffer._restored = len(buffer._released_log)
+        buffer._restored = {digest: ts for ts, digest in values["released"]}
         return buffer

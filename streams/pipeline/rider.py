@@ -1,6 +1,5 @@
 """Everything Knightwatch keeps about one rider, fed that rider's events in event-time order."""
 
-from collections import deque
 from typing import Self
 
 from schemas import AlertReview, OrderEvent, RiderAlert
@@ -46,7 +45,7 @@ class RiderPipeline:
         self.orders = OrderTracker()
         self.city: str | None = None
         self.usual_kmh: float | None = None
-        self.penalised: deque[tuple[int, int, str]] = deque()  # (start, end, alert_id)
+        self.penalised: list[tuple[int, int, str]] = []  # (start, end, alert_id), by end
         self.delivered: list[OrderState] = []  # awaiting their decision
 
     # -- state -----------------------------------------------------------------------------
@@ -68,7 +67,7 @@ class RiderPipeline:
         pipeline.orders = OrderTracker.restore(values["orders"])
         pipeline.city = values["city"]
         pipeline.usual_kmh = values["usual_kmh"]
-        pipeline.penalised = deque((s, e, a) for s, e, a in values["penalised"])
+        pipeline.penalised = [(s, e, a) for s, e, a in values["penalised"]]
         pipeline.delivered = [OrderState.restore(o) for o in values["delivered"]]
         return pipeline
 
@@ -135,8 +134,7 @@ class RiderPipeline:
             if paid is not None:
                 out.append(Emission("subsidies", paid.rider_id, paid))
         horizon = until_ts - _PENALTY_LOG_MS
-        while self.penalised and self.penalised[0][1] < horizon:
-            self.penalised.popleft()
+        self.penalised = [p for p in self.penalised if p[1] >= horizon]
         self.orders.forget_older_than(until_ts - int(cfg.orders.max_age_s * 1000))
         return out
 
