@@ -12,8 +12,8 @@ import h3
 
 from schemas import AreaRiskChange, RiderAlert
 from streams.config.thresholds import Congestion
+from streams.primitives.alerts import rider_alert
 from streams.primitives.ids import derived_id
-from streams.primitives.messages import message
 from streams.primitives.snapshot import Migration, Snapshot, fields, versioned
 
 KIND = "area.congestion_map"
@@ -271,10 +271,9 @@ class CongestionMap:
         alerts = []
         for rider_id in sorted(window.riders - state.alerted_riders):
             state.alerted_riders.add(rider_id)
-            alerts.append(RiderAlert(
-                alert_id=derived_id("alert", rider_id, "congestion", cell, state.congested_since),
-                rider_id=rider_id, ts=end - 1, kind="congestion", severity="info",
-                message=message("congestion"),
-                evidence={"cell": cell, "mean_speed_kmh": round(mean, 1),
-                          "usual_speed_kmh": round(usual, 1), "window_start_ts": start}))
+            alerts.append(rider_alert(
+                rider_id, "congestion", "info", end - 1,
+                {"cell": cell, "mean_speed_kmh": round(mean, 1),
+                 "usual_speed_kmh": round(usual, 1), "window_start_ts": start},
+                identity=(cell, state.congested_since)))
         return alerts

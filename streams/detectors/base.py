@@ -7,8 +7,7 @@ from schemas.outputs import AlertKind, Severity
 from streams.area.congestion import CongestionMap
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
-from streams.primitives.ids import derived_id
-from streams.primitives.messages import message
+from streams.primitives.alerts import rider_alert
 from streams.primitives.zones import ZoneMap
 
 
@@ -46,13 +45,6 @@ def build_alert(
     template: str | None = None,
     **message_values: object,
 ) -> RiderAlert:
-    """`identity` is what makes this alert unique for the rider (e.g. an episode's start)."""
-    return RiderAlert(
-        alert_id=derived_id("alert", ctx.rider_id, kind, *identity),
-        rider_id=ctx.rider_id,
-        ts=ts,
-        kind=kind,
-        severity=severity,
-        message=message(template or kind, **message_values),
-        evidence=evidence,
-    )
+    """An alert about the context's rider (see `rider_alert`)."""
+    return rider_alert(ctx.rider_id, kind, severity, ts, evidence, identity=identity,
+                       template=template, **message_values)
