@@ -5,7 +5,7 @@ from typing import Self
 from schemas import RiderAlert
 from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.fix import Fix
-from streams.primitives.snapshot import Snapshot, SnapshotError, fields, versioned
+from streams.primitives.snapshot import Snapshot, fields, versioned
 
 KIND = "detector.fatigue"
 VERSION = 1
@@ -91,13 +91,10 @@ class FatigueDetector:
     def restore(cls, data: Snapshot) -> Self:
         values = fields(data, KIND, VERSION)
         detector = cls()
-        try:
-            detector._last_moving_ts = values["last_moving_ts"]
-            detector._stretch_start = values["stretch_start"]
-            detector._stretch_warned = values["stretch_warned"]
-            detector._day = values["day"]
-            detector._day_ms = values["day_ms"]
-            detector._day_alerted = values["day_alerted"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        detector._last_moving_ts = values["last_moving_ts"]
+        detector._stretch_start = values["stretch_start"]
+        detector._stretch_warned = values["stretch_warned"]
+        detector._day = values["day"]
+        detector._day_ms = values["day_ms"]
+        detector._day_alerted = values["day_alerted"]
         return detector

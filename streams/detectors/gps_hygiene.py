@@ -7,7 +7,7 @@ from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.events import Ping
 from streams.primitives.fix import Fix
 from streams.primitives.geo import bearing_deg, haversine_m
-from streams.primitives.snapshot import Snapshot, SnapshotError, fields, versioned
+from streams.primitives.snapshot import Snapshot, fields, versioned
 
 KIND = "detector.gps_hygiene"
 VERSION = 1
@@ -141,15 +141,12 @@ class GpsCleaner:
     def restore(cls, data: Snapshot) -> Self:
         values = fields(data, KIND, VERSION)
         cleaner = cls()
-        try:
-            # JSON turns the (ts, lat, lon) tuples into lists: rebuild what _accept appends.
-            cleaner._history = [(ts, lat, lon) for ts, lat, lon in values["history"]]
-            cleaner._candidates = [Ping(*p) for p in values["candidates"]]
-            cleaner._last_anomaly_ts = values["last_anomaly_ts"]
-            cleaner.dropped_inaccurate = values["dropped_inaccurate"]
-            cleaner.rejected = values["rejected"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        # JSON turns the (ts, lat, lon) tuples into lists: rebuild what _accept appends.
+        cleaner._history = [(ts, lat, lon) for ts, lat, lon in values["history"]]
+        cleaner._candidates = [Ping(*p) for p in values["candidates"]]
+        cleaner._last_anomaly_ts = values["last_anomaly_ts"]
+        cleaner.dropped_inaccurate = values["dropped_inaccurate"]
+        cleaner.rejected = values["rejected"]
         return cleaner
 
 

@@ -15,7 +15,6 @@ from streams.primitives.fix import Fix
 from streams.primitives.geo import haversine_m, heading_difference_deg
 from streams.primitives.snapshot import (
     Snapshot,
-    SnapshotError,
     fields,
     fix_from_plain,
     fix_to_plain,
@@ -195,15 +194,12 @@ class HarshManoeuvreDetector:
     def restore(cls, data: Snapshot) -> Self:
         values = fields(data, KIND, VERSION)
         detector = cls()
-        try:
-            detector._recent = [_fix(f) for f in values["recent"]]
-            detector._pending = [
-                _Candidate(c["kind"], _fix(c["start"]), _fix(c["end"]), c["accel_mps2"])
-                for c in values["pending"]
-            ]
-            detector._last_alert = dict(values["last_alert"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        detector._recent = [_fix(f) for f in values["recent"]]
+        detector._pending = [
+            _Candidate(c["kind"], _fix(c["start"]), _fix(c["end"]), c["accel_mps2"])
+            for c in values["pending"]
+        ]
+        detector._last_alert = dict(values["last_alert"])
         return detector
 
 

@@ -11,7 +11,6 @@ from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.fix import Fix
 from streams.primitives.snapshot import (
     Snapshot,
-    SnapshotError,
     fields,
     fix_from_plain,
     fix_to_plain,
@@ -84,11 +83,8 @@ class PhoneUseDetector:
     def restore(cls, data: Snapshot) -> Self:
         values = fields(data, KIND, VERSION)
         detector = cls()
-        try:
-            detector._last_fix = fix_from_plain(values["last_fix"])
-            # JSON made the (event, before) pairs lists: rebuild what on_order_event appends.
-            detector._pending = [(OrderEvent.model_validate(event), fix_from_plain(before))
-                                 for event, before in values["pending"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        detector._last_fix = fix_from_plain(values["last_fix"])
+        # JSON made the (event, before) pairs lists: rebuild what on_order_event appends.
+        detector._pending = [(OrderEvent.model_validate(event), fix_from_plain(before))
+                             for event, before in values["pending"]]
         return detector

@@ -7,7 +7,7 @@ from schemas import RiderAlert
 from streams.detectors.base import RiderContext, build_alert
 from streams.primitives.fix import Fix
 from streams.primitives.geo import heading_difference_deg
-from streams.primitives.snapshot import Snapshot, SnapshotError, fields, versioned
+from streams.primitives.snapshot import Snapshot, fields, versioned
 
 KIND = "detector.wrong_way"
 VERSION = 1
@@ -78,10 +78,7 @@ class WrongWayDetector:
     def restore(cls, data: Snapshot) -> Self:
         values = fields(data, KIND, VERSION)
         detector = cls()
-        try:
-            episode = values["episode"]
-            detector._episode = None if episode is None else _Episode(**episode)
-            detector._cooldown_until = values["cooldown_until"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"malformed {KIND} snapshot: {exc!r}") from exc
+        episode = values["episode"]
+        detector._episode = None if episode is None else _Episode(**episode)
+        detector._cooldown_until = values["cooldown_until"]
         return detector

@@ -27,6 +27,13 @@ class SnapshotError(ValueError):
     """A snapshot that cannot be restored: another kind, a newer version, or malformed."""
 
 
+class _Fields(dict):
+    """A snapshot's values: a missing one is a SnapshotError naming it, not a bare KeyError."""
+
+    def __missing__(self, key: str) -> Any:
+        raise SnapshotError(f"malformed {self.get('kind')} snapshot: no {key!r}")
+
+
 def versioned(kind: str, version: int, **values: Any) -> Snapshot:
     return {"kind": kind, "v": version, **values}
 
@@ -53,7 +60,7 @@ def fields(data: Mapping[str, Any], kind: str, version: int,
             raise SnapshotError(f"no migration for {kind} snapshot version {values['v']}")
         values = dict(step(values))
         values["kind"] = kind
-    return values
+    return _Fields(values)
 
 
 def dumps(data: Snapshot) -> bytes:
