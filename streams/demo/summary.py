@@ -34,6 +34,7 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
     area_changes: list[dict] = []
     # cell -> (window start, mean km/h, usual km/h) of congested windows riders were alerted in
     alerted_windows: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    realtime: Counter = Counter()  # alerts that left with the fix that met their rule
     with open(output_path, "rb") as f:
         for line in f:
             if not line.strip():
@@ -43,6 +44,7 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
             if topic == "rider-alerts":
                 alerts[(value["kind"], value["severity"])] += 1
                 alert_riders[value["kind"]].add(value["rider_id"])
+                realtime[value["kind"]] += value.get("realtime", False)
                 if value["kind"] == "congestion":
                     ev = value["evidence"]
                     alerted_windows[ev["cell"]].append(
@@ -65,11 +67,12 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
             else:
                 other[topic] += 1
 
-    lines = ["Alerts by kind            info  warning  critical   riders  penalised"]
+    lines = ["Alerts by kind            info  warning  critical   riders  penalised  real-time"]
     for kind in sorted({k for k, _ in alerts}):
         counts = [alerts[(kind, s)] for s in _SEVERITIES]
+        penalised = "yes" if kind in PENALISED_KINDS else "no"
         lines.append(f"  {kind:<20} {counts[0]:>8,} {counts[1]:>8,} {counts[2]:>9,} "
-                     f"{len(alert_riders[kind]):>8,}  {'yes' if kind in PENALISED_KINDS else 'no'}")
+                     f"{len(alert_riders[kind]):>8,}  {penalised:<9}  {realtime[kind]:>9,}")
     if not alerts:
         lines.append("  (none)")
 
