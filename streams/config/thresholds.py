@@ -366,6 +366,14 @@ class Orders(BaseModel):
         6 * 3600, gt=0,
         description="An order not delivered or cancelled after this long is forgotten.",
     )
+    max_promise_s: float = Field(
+        6 * 3600, gt=0,
+        description="An order event whose promised_ts is more than this after the order's "
+        "acceptance is dead-lettered, not judged: food is promised within the hour and even a "
+        "scheduled order is accepted only hours before it is due, so a deadline further out is "
+        "corrupt (it would make any delivery look on time). 6 h is also how long an open order "
+        "is remembered (max_age_s): a later deadline could never be judged.",
+    )
 
 
 class Scoring(BaseModel):

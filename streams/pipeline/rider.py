@@ -2,7 +2,8 @@
 
 from typing import Self
 
-from schemas import AlertReview, OrderEvent, RiderAlert
+from schemas import AlertReview, DeadLetter, OrderEvent, RiderAlert
+from streams.config.topics import TopicNames
 from streams.detectors.base import EpisodeClosed, Finding, RiderContext
 from streams.detectors.registry import SCORED_AT_CLOSE, RiderDetectors
 from streams.orders.exemptions import decide, late_by_s, subsidy
@@ -21,6 +22,11 @@ _PENALTY_LOG_MS = 8 * 3_600_000
 # Weight of each moving fix in the rider's usual riding speed.
 _USUAL_SPEED_ALPHA = 0.01
 REMINDER_KINDS = frozenset({"speeding", "severe_weather"})
+# The order topic by its contract name. A rejected order event is found when the reorder buffer
+# releases it, long after its record (and the topic it came from) was read, and the core is not
+# told topic names: a deployment that renames the topic still sees which input this was.
+ORDER_EVENTS_TOPIC: str = TopicNames.model_fields["orders"].default
+LIFECYCLE_ERROR = "order lifecycle: "
 
 
 class RiderPipeline:
@@ -82,6 +88,13 @@ class RiderPipeline:
         return self._publish(found, ctx) if found else []
 
     def on_order_event(self, event: OrderEvent, ctx: RiderContext) -> list[Emission]:
+        reason = self._lifecycle_error(event, ctx)
+        if reason is not None:
+            # Before anything sees it: no phone-use judgement (no alert, no penalty), and
+            # neither the order nor the rider's city changes.
+            letter = DeadLetter(source_topic=ORDER_EVENTS_TOPIC, key=event.order_id,
+                                raw=event.model_dump_json(), error=LIFECYCLE_ERROR + reason)
+            return [Emission("dead_letters", event.order_id, letter)]
         if event.city:
             self.city = event.city
         found = self.detectors.on_order_event(event, ctx)
@@ -139,6 +152,15 @@ class RiderPipeline:
         return out
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _lifecycle_error(self, event: OrderEvent, ctx: RiderContext) -> str | None:
+        """Why the event does not fit this rider's orders, or None when it does."""
+        if event.rider_id != self.rider_id:
+            # The core routes by rider, so only a caller feeding the wrong pipeline gets here;
+            # another rider's order otherwise reaches its own rider's pipeline, where it is
+            # unknown (never accepted or created by that rider).
+            return f"{event.type} of rider {event.rider_id} for rider {self.rider_id}'s orders"
+        return self.orders.rejects(event, int(ctx.settings.orders.max_promise_s * 1000))
 
     def _observe(self, fix: Fix, ctx: RiderContext) -> bool:
         """Feed the congestion picture and the orders; True when the rider is moving."""

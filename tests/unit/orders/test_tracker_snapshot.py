@@ -41,6 +41,7 @@ def _script() -> list:
     return by_time([
         *delivery("o1", promised_s=1500, delivered_s=1800, ride_until_s=2600),
         *lifecycle("o2", accept_s=600, promised_s=2000, delivered_s=2500),
+        order("o2", "arrived_at_customer", 2400),
         order("o3", "accepted", 700), order("o3", "cancelled", 900),
         order("o4", "accepted", 100),
         _Reminder(_at(1000), "a1"),
@@ -153,3 +154,45 @@ def test_another_kind_or_an_unknown_version_is_refused(name, change):
     make, restore = CASES[name]
     with pytest.raises(SnapshotError):
         restore({**make(), **change})
+
+
+def _probes() -> list[OrderEvent]:
+    """Events whose fit depends on what the tracker remembers: ended, open, unknown orders."""
+    return [order("o1", "delivered", 2590), order("o3", "picked_up", 2590),
+            order("o2", "picked_up", 2590), order("o2", "arrived_at_customer", 2590),
+            order("o4", "delivered", 2590), order("o5", "accepted", 2590, promised_s=2000)]
+
+
+@pytest.mark.parametrize("cut_s", [0, 650, 1200, 1850, 2550])
+def test_a_restored_tracker_judges_the_lifecycle_like_the_original(cut_s):
+    steps = _script()
+    original = _driven(steps[:_cut(steps, cut_s)])
+    restored = OrderTracker.restore(_through_json(original.snapshot()))
+    max_promise_ms = 6 * 3_600_000
+    verdicts = [original.rejects(p, max_promise_ms) for p in _probes()]
+    assert [restored.rejects(p, max_promise_ms) for p in _probes()] == verdicts
+    if cut_s == 2550:  # o1 and o2 delivered, o3 cancelled, o4 forgotten
+        assert [v is not None for v in verdicts] == [True] * 6
+        assert "delivered after the order was delivered" in verdicts[0]
+        assert "after the order was cancelled" in verdicts[1]
+
+
+def test_ended_orders_are_remembered_as_long_as_open_ones():
+    steps = _script()
+    tracker = _driven(steps)
+    assert list(tracker.closed) == ["o3", "o1", "o2"]  # in the order they ended
+    tracker.forget_older_than(_at(1800) + 1)  # o3 (900) and o1 (1800) ended before
+    assert list(tracker.closed) == ["o2"]
+    assert "never accepted" in tracker.rejects(order("o1", "delivered", 2600), 1)
+
+
+def test_a_snapshot_from_before_the_lifecycle_checks_restores():
+    steps = _script()
+    tracker = _driven(steps[:_cut(steps, 2450)])
+    old = _through_json(tracker.snapshot())
+    del old["closed"]
+    for plain in old["active"]:
+        del plain["arrived_at_customer_ts"]
+    restored = OrderTracker.restore(old)
+    assert restored.closed == {} and restored.active["o2"].arrived_at_customer_ts is None
+    assert restored.active.keys() == tracker.active.keys()
