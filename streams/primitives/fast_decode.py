@@ -7,14 +7,16 @@ the values pydantic would give. Anything else - another topic, an invalid or mer
 record - returns None, and the caller falls back to the pydantic path, which produces today's
 dead letter or event. Correctness over coverage: whenever the two could disagree, we fall back.
 
-Deliberately left to the slow path:
+The input models are strict (no bool or string for a number, finite numbers only), as msgspec
+is: both refuse `true`, "1.5" and "inf" for a float. Deliberately left to the slow path:
 - fields or envelope keys this decoder does not know (pydantic ignores them). msgspec skips an
   unknown field without the checks orjson makes on it (an invalid UTF-8 string or a number like
   1e400 in it is fine for msgspec, "not JSON" for orjson), so accepting them could accept a line
   the pydantic path rejects;
-- anything pydantic's lax mode coerces: `true` for a float (pydantic reads it as 1.0), numeric
-  strings such as "1.5" or "inf", floats for `ts`, RFC 3339 `ts` strings; msgspec refuses them;
-- a key that is not a string (parse_line compares its str() to rider_id).
+- floats for `ts` and RFC 3339 `ts` strings, which pydantic normalises; msgspec refuses them;
+- a key that is not a string (parse_line compares its str() to rider_id), and no key or a null
+  one (a dead letter);
+- a line over MAX_RECORD_BYTES (a dead letter, unread).
 
 A change to `schemas.GpsPing` must be mirrored in `_GpsValue` below; a test pins the contract.
 """
@@ -26,7 +28,9 @@ from typing import Annotated
 import msgspec
 import orjson
 
+from schemas.inputs import CITY_MAX_LEN, ID_MAX_LEN, MAX_ACCURACY_M, MAX_SPEED_KMH
 from schemas.timestamps import MAX_TS_MS, MIN_TS_MS
+from streams.primitives.decode import MAX_RECORD_BYTES
 from streams.primitives.events import Ping
 
 # What pydantic's `str_strip_whitespace` strips: pydantic-core trims with Rust's
@@ -37,17 +41,21 @@ _WHITESPACE = (
     "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
-# GpsPing.rider_id: Field(min_length=1, max_length=128), checked after stripping.
+# GpsPing.rider_id: Field(min_length=1, max_length=128) and city: max_length=64, checked after
+# stripping.
 _ID_MIN_LEN = 1
-_ID_MAX_LEN = 128
+_ID_MAX_LEN = ID_MAX_LEN
+_CITY_MAX_LEN = CITY_MAX_LEN
 
 # Bounds as in GpsPing. msgspec checks them after turning a JSON integer into a float, as
-# pydantic does, and refuses booleans and strings where pydantic's lax mode would coerce them.
+# pydantic does, and refuses booleans and strings as pydantic's strict mode does. Every float
+# has an upper bound, so an infinity (1e400) is refused by both.
 _Lat = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 _Lon = Annotated[float, msgspec.Meta(ge=-180, le=180)]
-_NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+_Speed = Annotated[float, msgspec.Meta(ge=0, le=MAX_SPEED_KMH)]
 _Heading = Annotated[float, msgspec.Meta(ge=0, lt=360)]
-# EpochMillis: only a JSON integer takes the fast path (msgspec refuses 1.7e12 and strings).
+_Accuracy = Annotated[float, msgspec.Meta(ge=0, le=MAX_ACCURACY_M)]
+# InputMillis: only a JSON integer takes the fast path (msgspec refuses 1.7e12 and strings).
 _EpochMillis = Annotated[int, msgspec.Meta(ge=MIN_TS_MS, le=MAX_TS_MS)]
 
 
@@ -58,9 +66,9 @@ class _GpsValue(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     ts: _EpochMillis
     lat: _Lat
     lon: _Lon
-    speed_kmh: _NonNegative | None = None
+    speed_kmh: _Speed | None = None
     heading_deg: _Heading | None = None
-    accuracy_m: _NonNegative | None = None
+    accuracy_m: _Accuracy | None = None
     city: str | None = None
 
 
@@ -133,6 +141,9 @@ def decode_gps_record(line: bytes, roles: Mapping[str, str]) -> tuple[str, Ping]
             break
     else:
         return None
+    # parse_line's to refuse, unread; as there, the line ending does not count.
+    if len(line) > MAX_RECORD_BYTES and len(line.rstrip(b"\r\n")) > MAX_RECORD_BYTES:
+        return None
     try:
         envelope = _decode(line)
     except msgspec.DecodeError:  # ValidationError included: not for the fast path
@@ -141,17 +152,21 @@ def decode_gps_record(line: bytes, roles: Mapping[str, str]) -> tuple[str, Ping]
     # Looked up per line, as parse_line does, so the answer follows `roles` exactly.
     if roles.get(topic) != "gps":
         return None
+    key = envelope.key
+    if key is None:  # every input is keyed: a dead letter
+        return None
     value = envelope.value
     rider_id = value.rider_id.strip(_WHITESPACE)
     if not _ID_MIN_LEN <= len(rider_id) <= _ID_MAX_LEN:
         return None
-    key = envelope.key
     # decode_value compares the key as given with the stripped rider_id.
-    if key is not None and key != rider_id:
+    if key != rider_id:
         return None
     city = value.city
     if city is not None:
         city = city.strip(_WHITESPACE)
+        if len(city) > _CITY_MAX_LEN:
+            return None
     return topic, _new_ping(rider_id, value.ts, value.lat, value.lon, value.speed_kmh,
                             value.heading_deg, value.accuracy_m, city)
 

@@ -1,14 +1,24 @@
 """The replay file format: JSON Lines of Kafka-like records {"topic", "key", "value"}."""
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain
+from typing import Any, BinaryIO
 
 import orjson
 from pydantic import BaseModel
 
 from schemas import DeadLetter
 from streams.config.topics import TopicNames
-from streams.primitives.decode import dead_letter, decode_value
+from streams.primitives.decode import (
+    MAX_RAW_BYTES,
+    MAX_RECORD_BYTES,
+    dead_letter,
+    decode_value,
+    quoted,
+    raw_prefix,
+    too_large,
+)
 from streams.primitives.emissions import Emission
 from streams.primitives.events import Ping
 from streams.primitives.fast_decode import decode_gps_record
@@ -26,7 +36,14 @@ class ParsedLine:
 def parse_line(line: bytes, roles: dict[str, str], *, fast: bool = True) -> ParsedLine:
     """`fast`: try the msgspec decoder first, which only ever takes a line the pydantic path
     would turn into a GpsPing, and gives the same values as a Ping. False: pydantic only."""
-    raw = line.decode("utf-8", errors="replace").rstrip("\r\n")
+    size = len(line)
+    if size > MAX_RECORD_BYTES:
+        size = len(line.rstrip(b"\r\n"))  # the line ending is not the record's
+        if size > MAX_RECORD_BYTES:
+            return too_large_line(line[:MAX_RAW_BYTES], size)
+    # Only ever used in dead letters, which keep at most the first MAX_RAW_BYTES bytes.
+    raw = (line.decode("utf-8", errors="replace") if size <= MAX_RAW_BYTES
+           else raw_prefix(line)).rstrip("\r\n")
     if fast:
         hit = decode_gps_record(line, roles)
         if hit is not None:
@@ -44,9 +61,106 @@ def parse_line(line: bytes, roles: dict[str, str], *, fast: bool = True) -> Pars
         key = str(key)
     role = roles.get(topic) if isinstance(record["topic"], str) else None
     if role is None:
+        shown = quoted(topic) if isinstance(record["topic"], str) else topic[:40]
         return ParsedLine(topic, raw, dead_letter(topic, key, raw,
-                                                  f"unknown input topic {record['topic']!r}"))
+                                                  f"unknown input topic {shown}"))
     return ParsedLine(topic, raw, decode_value(role, topic, key, record["value"], raw))
+
+
+def too_large_line(head: bytes, size: int) -> ParsedLine:
+    """The dead letter of a line of `size` bytes, over MAX_RECORD_BYTES, of which only `head`
+    (its first bytes) was read: it is not parsed, so its topic and key are unknown."""
+    raw = raw_prefix(head)
+    return ParsedLine("", raw, dead_letter("", None, raw, too_large(size)))
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class OverlongLine(bytes):
+    """The head (first MAX_RAW_BYTES bytes) of a line over MAX_RECORD_BYTES; `size` is the whole
+    line's length. The rest of it was never held."""
+
+    size: int
+
+
+def _overlong(line: bytes, size: int) -> OverlongLine:
+    head = OverlongLine(line[:MAX_RAW_BYTES])
+    head.size = size
+    return head
+
+
+class LineReader:
+    """The lines of a replay file, streamed, each without its ending: LF, CRLF and a lone CR all
+    end a line (files saved on any system read the same), empty lines are dropped, and a UTF-8
+    byte-order mark opening the file is skipped, not read into the first record. A line longer
+    than MAX_RECORD_BYTES is never held whole: it comes as an OverlongLine, for `too_large_line`.
+    Memory stays within a chunk (1 MiB) and a record."""
+
+    def __init__(self, source: BinaryIO, chunk_size: int = 1 << 20) -> None:
+        # read1 returns what a pipe has now, where read would wait for a whole chunk.
+        self._read = getattr(source, "read1", None) or source.read
+        self._chunk_size = chunk_size
+        self.bytes_read = 0  # from the source so far, for progress
+
+    def _chunks(self) -> Iterator[bytes]:
+        read, size = self._read, self._chunk_size
+        first = b""
+        while len(first) < len(UTF8_BOM):  # a pipe may hand over the mark in pieces
+            chunk = read(size)
+            if not chunk:
+                break
+            self.bytes_read += len(chunk)
+            first += chunk
+        first = first.removeprefix(UTF8_BOM)
+        if first:
+            yield first
+        while chunk := read(size):
+            self.bytes_read += len(chunk)
+            yield chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        # Lines come in batches, a chunk's worth, chained in C: no Python step per line.
+        return chain.from_iterable(self._batches())
+
+    def _batches(self) -> Iterator[Iterable[bytes]]:
+        limit = MAX_RECORD_BYTES
+        carry = b""  # the unfinished last line, never over `limit`
+        skipping, head = -1, b""  # the size so far and the head of an over-long line
+        for chunk in self._chunks():
+            if skipping >= 0:
+                # A CR byte is never inside a JSON line (a string holds it escaped), so the
+                # first CR or LF ends the line.
+                end = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0),
+                          default=-1)
+                if end < 0:
+                    skipping += len(chunk)
+                    continue
+                yield (_overlong(head, skipping + end),)
+                skipping = -1
+                chunk = chunk[end + 1:]
+                if not chunk:
+                    continue
+            if b"\r" in chunk:
+                # bytes.splitlines ends lines at LF, CRLF and a lone CR, and nothing else. A CRLF
+                # cut between two chunks gives an empty line, which is dropped.
+                lines = chunk.splitlines()
+                lines[0] = carry + lines[0]
+                carry = b"" if chunk[-1] in b"\r\n" else lines.pop()
+            else:  # the usual file: split is faster
+                lines = chunk.split(b"\n")
+                lines[0] = carry + lines[0]
+                carry = lines.pop()
+            if lines and max(map(len, lines)) > limit:
+                lines = [_overlong(line, len(line)) if len(line) > limit else line
+                         for line in lines]
+            yield filter(None, lines)
+            if len(carry) > limit:
+                skipping, head, carry = len(carry), carry[:MAX_RAW_BYTES], b""
+        if skipping >= 0:
+            yield (_overlong(head, skipping),)
+        elif carry:
+            yield (carry,)
 
 
 def format_emission(emission: Emission, topics: TopicNames) -> bytes:

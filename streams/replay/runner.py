@@ -12,7 +12,13 @@ from streams.config.settings import KnightwatchSettings
 from streams.pipeline.processor import KnightwatchCore
 from streams.primitives.emissions import Emission
 from streams.primitives.zones import ZoneMap
-from streams.replay.envelope import format_emission, parse_line
+from streams.replay.envelope import (
+    LineReader,
+    OverlongLine,
+    format_emission,
+    parse_line,
+    too_large_line,
+)
 from streams.replay.progress import Progress
 
 # How often (in records) riders who went quiet are processed by the stream's event time.
@@ -56,7 +62,6 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
     summary = ReplaySummary()
     progress = Progress(total_bytes, enabled=show_progress)
     started = time.perf_counter()
-    done_bytes = 0
     write = sink.write
 
     def emit(emissions: list[Emission]) -> None:
@@ -64,12 +69,15 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
             summary.outputs[topics.output(emission.stream)] += 1
             write(format_emission(emission, topics))
 
-    for line in source:
-        done_bytes += len(line)
-        if not line.strip():
+    lines = LineReader(source)
+    for line in lines:
+        if type(line) is OverlongLine:  # only its head was read
+            parsed = too_large_line(line, line.size)
+        elif not line.strip():
             continue
+        else:
+            parsed = parse_line(line, roles)
         summary.records += 1
-        parsed = parse_line(line, roles)
         if isinstance(parsed.value, DeadLetter):
             summary.rejected += 1
             emit([Emission("dead_letters", parsed.value.key, parsed.value)])
@@ -78,7 +86,7 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
                              source_topic=parsed.topic))
         if summary.records % _ADVANCE_EVERY == 0:
             emit(core.advance())
-            progress.update(done_bytes, summary.records)
+            progress.update(lines.bytes_read, summary.records)
     emit(core.close())
     progress.finish()
     summary.seconds = time.perf_counter() - started

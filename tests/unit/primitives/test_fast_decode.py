@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, BeforeValidator
 
 from schemas import DeadLetter, GpsPing
+from schemas.inputs import CITY_MAX_LEN, ID_MAX_LEN, MAX_ACCURACY_M, MAX_SPEED_KMH
 from schemas.timestamps import MAX_TS_MS, MIN_TS_MS
 from streams.config.settings import load_settings
 from streams.demo.city import generate_city
 from streams.primitives import fast_decode
+from streams.primitives.decode import MAX_RECORD_BYTES
 from streams.primitives.events import Ping
 from streams.primitives.fast_decode import decode_gps_line, decode_gps_record
 from streams.replay import runner
@@ -81,6 +83,7 @@ padding = st.text(whitespace, max_size=3)
 texts = st.one_of(
     st.text(max_size=10),
     st.text("ab", min_size=120, max_size=135),  # about the 128 limit
+    st.text("ab", min_size=60, max_size=68),  # about the city's 64
     st.builds(lambda a, s, b: a + s + b, padding, st.text(max_size=6), padding),
     st.builds(lambda a, s, b: a + s + b, padding, st.text("r", min_size=126, max_size=130),
               padding),
@@ -105,7 +108,8 @@ junk = st.one_of(
     st.sampled_from([b"true", b"false", b"null", b'"inf"', b'"-inf"', b'"nan"', b'"1.5"',
                      b'" 2 "', b'"Infinity"', b"[]", b"{}", b"[1]", b'{"a":[{"b":null}]}',
                      b"1e400", b"-1e400", b"NaN", b"Infinity", b"01", b"1.", b".5", b"+1", b"",
-                     b"[" * 40 + b"]" * 40]),
+                     b"[" * 40 + b"]" * 40, b'"90"', b'"-0"', b'"1e9"', b'"NaN"', b"1e9",
+                     b"-Infinity", b"1" + b"0" * 20]),
     string_fragments,
 )
 numbers = st.one_of(number_literals, number_literals, junk)
@@ -127,7 +131,12 @@ def floats_in(lo: float, hi: float) -> st.SearchStrategy[bytes]:
                      st.sampled_from([lo, hi]).map(repr)).map(str.encode)
 
 
-optional_number = st.one_of(st.just(b"null"), floats_in(0, 1e6))
+# Up to twice the bound: in range and beyond it.
+speeds = st.one_of(st.just(b"null"), floats_in(0, MAX_SPEED_KMH * 2))
+accuracies = st.one_of(st.just(b"null"), floats_in(0, MAX_ACCURACY_M * 2))
+city_texts = st.one_of(st.text(max_size=10), st.text("ab", min_size=60, max_size=68),
+                       st.builds(lambda a, s, b: a + s + b, padding,
+                                 st.text("c", min_size=62, max_size=66), padding))
 # Per field: a valid value, and anything at all.
 VALID: dict[str, st.SearchStrategy[bytes]] = {
     "rider_id": st.builds(lambda a, s, b: dumps(a + s + b, ascii_only=False), padding,
@@ -135,11 +144,11 @@ VALID: dict[str, st.SearchStrategy[bytes]] = {
     "ts": st.integers(MIN_TS_MS, MAX_TS_MS).map(lambda i: str(i).encode()),
     "lat": floats_in(-90, 90),
     "lon": floats_in(-180, 180),
-    "speed_kmh": optional_number,
+    "speed_kmh": speeds,
     "heading_deg": st.one_of(st.just(b"null"), st.floats(0, 360, exclude_max=True).map(
         lambda f: repr(f).encode())),
-    "accuracy_m": optional_number,
-    "city": st.one_of(st.just(b"null"), st.builds(dumps, texts, st.booleans())),
+    "accuracy_m": accuracies,
+    "city": st.one_of(st.just(b"null"), st.builds(dumps, city_texts, st.booleans())),
 }
 ANY: dict[str, st.SearchStrategy[bytes]] = {
     "rider_id": st.one_of(string_fragments, junk),
@@ -156,13 +165,18 @@ EDGES: dict[str, list[bytes]] = {
     "rider_id": [dumps(p + "r" * n + q) for n in (0, 1, 127, 128, 129) for p, q in
                  (("", ""), (" ", "\u3000"), ("\x1c", ""))],
     "ts": [str(t).encode() for t in (MIN_TS_MS - 1, MIN_TS_MS, MAX_TS_MS, MAX_TS_MS + 1)],
-    "lat": [b"-90", b"90", b"-90.0", b"90.00000000000001", b"-90.00000000000001", b"91"],
+    "lat": [b"-90", b"90", b"-90.0", b"90.00000000000001", b"-90.00000000000001", b"91",
+            b"true", b"false", b'"31.5"', b'"nan"'],
     "lon": [b"-180", b"180", b"180.00000000000003", b"-180.00000000000003", b"-181"],
     "speed_kmh": [b"0", b"-0", b"-0.0", b"-5e-324", b"-1", b"1e308", b"1" + b"0" * 308,
-                  b"1" + b"0" * 400, b"0." + b"0" * 400 + b"1"],
-    "heading_deg": [b"0", b"-0.0", b"359.99999999999994", b"360", b"360.0", b"-1e-300"],
-    "accuracy_m": [b"0", b"-0.0", b"-5e-324", b"1e308"],
-    "city": [b'""', b'"  "', dumps(GPS), b'"\\u0000"'],
+                  b"1" + b"0" * 400, b"0." + b"0" * 400 + b"1", b"200", b"200.0",
+                  b"200.00000000000003", b"201", b"2e2", b"1e9", b"true", b'"inf"', b'"12"'],
+    "heading_deg": [b"0", b"-0.0", b"359.99999999999994", b"360", b"360.0", b"-1e-300", b'"90"',
+                    b"false"],
+    "accuracy_m": [b"0", b"-0.0", b"-5e-324", b"1e308", b"10000", b"10000.000000000002",
+                   b"10001", b'"inf"', b'"Infinity"', b"1e400"],
+    "city": [b'""', b'"  "', dumps(GPS), b'"\\u0000"', *(dumps(p + "c" * n + q) for n in
+             (63, 64, 65) for p, q in (("", ""), (" ", "\u3000"))), b"true", b"1"],
 }
 EDGE = {name: st.sampled_from(values) for name, values in EDGES.items()}
 keys = st.one_of(st.sampled_from(FIELDS), st.text(max_size=4)).map(dumps)
@@ -238,7 +252,8 @@ def test_the_fast_path_only_takes_what_pydantic_takes_and_gives_the_same(line: b
 
 ids = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40).filter(
     lambda s: s.strip() == s and s != "")
-optional_float = st.one_of(st.none(), st.floats(0, 1e6), st.integers(0, 10**6))
+def optional_float(high: int) -> st.SearchStrategy[float | int | None]:
+    return st.one_of(st.none(), st.floats(0, high), st.integers(0, high))
 
 
 @st.composite
@@ -249,19 +264,17 @@ def common_lines(draw: st.DrawFn) -> bytes:
         "ts": draw(st.integers(MIN_TS_MS, MAX_TS_MS)),
         "lat": draw(st.one_of(st.floats(-90, 90), st.integers(-90, 90))),
         "lon": draw(st.one_of(st.floats(-180, 180), st.integers(-180, 180))),
-        "speed_kmh": draw(optional_float),
+        "speed_kmh": draw(optional_float(MAX_SPEED_KMH)),
         "heading_deg": draw(st.one_of(st.none(), st.floats(0, 360, exclude_max=True),
                                       st.integers(0, 359))),
-        "accuracy_m": draw(optional_float),
+        "accuracy_m": draw(optional_float(MAX_ACCURACY_M)),
         "city": draw(st.one_of(st.none(), st.text(max_size=12))),
     }
     for name in ("speed_kmh", "heading_deg", "accuracy_m", "city"):
         if draw(st.integers(0, 3)) == 0:
             del value[name]  # an absent optional is as common as a null one
-    record: dict[str, Any] = {"topic": GPS, "value": value}
-    key = draw(st.sampled_from(["rider", "null", "absent"]))
-    if key != "absent":
-        record["key"] = rider if key == "rider" else None
+    # Every input record is keyed; one without a key is a dead letter (gps_lines has those).
+    record: dict[str, Any] = {"topic": GPS, "key": rider, "value": value}
     if draw(st.booleans()):
         return orjson.dumps(record) + b"\n"
     return json.dumps(record, ensure_ascii=draw(st.booleans())).encode() + b"\n"
@@ -312,12 +325,15 @@ def test_random_edits_of_a_valid_line_never_make_them_disagree(
 # --- Each bound, on its own. ---
 
 
-def with_field(name: str, fragment: bytes) -> bytes:
+def with_field(name: str, fragment: bytes, key: str | None = "r1") -> bytes:
     value = {"rider_id": b'"r1"', "ts": b"1784080800000", "lat": b"1.5", "lon": b"2.5",
              "speed_kmh": b"3.5", "heading_deg": b"4.5", "accuracy_m": b"5.5", "city": b'"sh"'}
     value[name] = fragment
-    return obj([(b'"topic"', dumps(GPS)), (b'"value"', obj([(dumps(k), v) for k, v in
-                                                             value.items()]))])
+    members = [(b'"topic"', dumps(GPS)), (b'"value"', obj([(dumps(k), v) for k, v in
+                                                           value.items()]))]
+    if key is not None:
+        members.append((b'"key"', dumps(key)))
+    return obj(members)
 
 
 @pytest.mark.parametrize(("name", "fragment"),
@@ -327,13 +343,17 @@ def test_values_at_and_beyond_each_bound_agree(name: str, fragment: bytes) -> No
 
 
 def test_values_at_the_bounds_take_the_fast_path() -> None:
-    inside = {"rider_id": [b'"' + b"r" * 128 + b'"', b'" r "'], "ts": [b"1000000000000",
-              b"9999999999999"], "lat": [b"-90", b"90"], "lon": [b"-180", b"180"],
-              "speed_kmh": [b"0", b"-0.0"], "heading_deg": [b"0", b"359.99999999999994"],
-              "accuracy_m": [b"0"], "city": [b'""', b'"  "']}
+    inside = {"ts": [str(MIN_TS_MS).encode(), str(MAX_TS_MS).encode()],
+              "lat": [b"-90", b"90"], "lon": [b"-180", b"180"],
+              "speed_kmh": [b"0", b"-0.0", b"200", b"200.0"],
+              "heading_deg": [b"0", b"359.99999999999994"],
+              "accuracy_m": [b"0", b"10000"], "city": [b'""', b'"  "', dumps("c" * CITY_MAX_LEN),
+                                                       dumps(" " + "c" * CITY_MAX_LEN + " ")]}
     for name, fragments in inside.items():
         for fragment in fragments:
             assert check_agrees(with_field(name, fragment)) is not None, (name, fragment)
+    for rider in ("r" * ID_MAX_LEN, " r "):
+        assert check_agrees(with_field("rider_id", dumps(rider), key=rider.strip())) is not None
 
 
 # --- Whitespace: pydantic strips Unicode White_Space, Python's str.strip a little more. ---
@@ -345,7 +365,7 @@ SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u180e", "\u200
 def test_whitespace_around_strings_is_stripped_exactly_as_pydantic_does(space: str) -> None:
     value = {"rider_id": f"{space}r1{space}", "ts": TS, "lat": 1, "lon": 2,
              "city": f"{space}sh{space}"}
-    line = orjson.dumps({"topic": GPS, "value": value})
+    line = orjson.dumps({"topic": GPS, "key": "r1", "value": value})
     fast = check_agrees(line)
     if space in fast_decode._WHITESPACE:
         assert fast is not None and fast[1].rider_id == "r1" and fast[1].city == "sh"
@@ -392,6 +412,21 @@ LINES = [
     b'"ts":1784080800000,"condition":"rain","warning_level":"orange"}}\n',
     b'{"topic":"rider-alert-reviews","key":"r1","value":{"alert_id":"a1","rider_id":"r1",'
     b'"ts":1784080800000,"verdict":"upheld"}}\n',
+    # Plausibility: each a dead letter on both paths.
+    BASE.replace(b'"speed_kmh":12', b'"speed_kmh":1e9'),
+    BASE.replace(b'"speed_kmh":12', b'"speed_kmh":201'),
+    BASE.replace(b'"speed_kmh":12', b'"speed_kmh":200'),  # at the bound: taken
+    BASE.replace(b'"accuracy_m":3.5', b'"accuracy_m":10000'),  # at the bound: taken
+    BASE.replace(b'"accuracy_m":3.5', b'"accuracy_m":"inf"'),
+    BASE.replace(b'"accuracy_m":3.5', b'"accuracy_m":1e400'),
+    BASE.replace(b'"heading_deg":null', b'"heading_deg":"90"'),
+    BASE.replace(b'"ts":1784080800000', b'"ts":"1784080800000"'),
+    BASE.replace(b'"ts":1784080800000', b'"ts":true'),
+    BASE.replace(b'"ts":1784080800000', b'"ts":1784080800'),
+    BASE.replace(b'"city":"sh"', b'"city":"' + b"c" * 65 + b'"'),
+    BASE.replace(b'"city":"sh"', b'"city":"' + b"c" * 64 + b'"'),  # at the bound: taken
+    BASE.replace(b'"city":"sh"', b'"city":"' + b"c" * MAX_RECORD_BYTES + b'"'),
+    BASE.replace(b'"key":"r-1"', b'"key":""'),
 ]
 
 
@@ -414,7 +449,7 @@ def test_parse_line_gives_the_same_with_and_without_the_fast_path(line: bytes) -
 
 def test_the_listed_lines_exercise_both_paths() -> None:
     kinds = [type(parse_line(line, ROLES).value) for line in LINES]
-    assert kinds.count(Ping) >= 4 and kinds.count(GpsPing) >= 5 and DeadLetter in kinds
+    assert kinds.count(Ping) >= 4 and kinds.count(GpsPing) >= 3 and DeadLetter in kinds
 
 
 @MANY
@@ -441,6 +476,54 @@ def test_replay_output_is_byte_identical_with_and_without_the_fast_path(
     assert b"dead-letters" in fast and b"rider-score-deltas" in fast
 
 
+# --- The plausibility rules: refused by both paths, the same dead letter. ---
+
+IMPLAUSIBLE = [
+    ("speed_kmh", b"1e9"), ("speed_kmh", b'"inf"'), ("speed_kmh", b"true"),
+    ("speed_kmh", b"200.00000000000003"), ("accuracy_m", b'"inf"'), ("accuracy_m", b"10001"),
+    ("accuracy_m", b"1e400"), ("heading_deg", b'"90"'), ("heading_deg", b"360"),
+    ("lat", b"true"), ("lat", b'"31.5"'), ("lon", b"false"), ("ts", b'"1784080800000"'),
+    ("ts", b"true"), ("ts", str(MAX_TS_MS + 1).encode()), ("ts", str(MIN_TS_MS - 1).encode()),
+    ("city", dumps("c" * (CITY_MAX_LEN + 1))), ("city", b"7"),
+    ("rider_id", dumps("r" * (ID_MAX_LEN + 1))),
+]
+
+
+@pytest.mark.parametrize(("name", "fragment"), IMPLAUSIBLE)
+def test_implausible_values_are_refused_by_both_paths(name: str, fragment: bytes) -> None:
+    line = with_field(name, fragment)
+    assert decode_gps_record(line, ROLES) is None
+    parsed = assert_same_parse(line)
+    assert isinstance(parsed.value, DeadLetter)
+    # 1e400 is beyond a double: orjson refuses it as JSON before any field is looked at.
+    assert name in parsed.value.error or parsed.value.error.startswith("not JSON: number is inf")
+
+
+@pytest.mark.parametrize("key", [None, b"null"])
+def test_a_line_without_a_key_is_refused_by_both_paths(key: bytes | None) -> None:
+    line = with_field("city", b'"sh"', key=None)
+    if key is not None:
+        line = line[:-1] + b',"key":' + key + b"}"
+    assert decode_gps_record(line, ROLES) is None
+    parsed = assert_same_parse(line)
+    assert isinstance(parsed.value, DeadLetter) and parsed.value.error.startswith("no key")
+    assert check_agrees(with_field("city", b'"sh"')) is not None  # the same, keyed: taken
+
+
+def test_a_line_over_the_size_limit_is_refused_by_both_paths_unread() -> None:
+    line = with_field("city", b'"sh"')
+    # JSON whitespace pads a valid line to the limit exactly, then one byte over it.
+    at_limit = line[:-1] + b" " * (MAX_RECORD_BYTES - len(line)) + b"}"
+    assert len(at_limit) == MAX_RECORD_BYTES
+    assert check_agrees(at_limit) is not None
+    assert check_agrees(at_limit + b"\r\n") is not None  # the line ending is not counted
+    over = at_limit[:-1] + b" }"
+    assert decode_gps_record(over, ROLES) is None
+    parsed = assert_same_parse(over)
+    assert isinstance(parsed.value, DeadLetter)
+    assert parsed.value.error.startswith(f"record too large: {MAX_RECORD_BYTES + 1} bytes")
+
+
 # --- What the fast path mirrors. ---
 
 
@@ -460,18 +543,19 @@ def test_the_gps_contract_is_the_one_the_fast_path_mirrors() -> None:
     # Changed GpsPing? Mirror the change in streams/primitives/fast_decode.py (_GpsValue and
     # decode_gps_record), then update this.
     assert _contract() == {
-        "config": {"extra": "ignore", "frozen": True, "str_strip_whitespace": True},
+        "config": {"extra": "ignore", "frozen": True, "str_strip_whitespace": True,
+                   "strict": True, "allow_inf_nan": False},
         "fields": {
             "rider_id": ("<class 'str'>",
                          ["MinLen(min_length=1)", "MaxLen(max_length=128)"], "PydanticUndefined"),
-            "ts": ("<class 'int'>", ["before to_epoch_ms", f"Ge(ge={MIN_TS_MS})",
-                                     f"Le(le={MAX_TS_MS})"], "PydanticUndefined"),
+            "ts": ("<class 'int'>", [f"Ge(ge={MIN_TS_MS})", f"Le(le={MAX_TS_MS})",
+                                     "before to_epoch_ms"], "PydanticUndefined"),
             "lat": ("<class 'float'>", ["Ge(ge=-90)", "Le(le=90)"], "PydanticUndefined"),
             "lon": ("<class 'float'>", ["Ge(ge=-180)", "Le(le=180)"], "PydanticUndefined"),
-            "speed_kmh": ("float | None", ["Ge(ge=0)"], "None"),
+            "speed_kmh": ("float | None", ["Ge(ge=0)", "Le(le=200)"], "None"),
             "heading_deg": ("float | None", ["Ge(ge=0)", "Lt(lt=360)"], "None"),
-            "accuracy_m": ("float | None", ["Ge(ge=0)"], "None"),
-            "city": ("str | None", [], "None"),
+            "accuracy_m": ("float | None", ["Ge(ge=0)", "Le(le=10000)"], "None"),
+            "city": ("str | None", ["MaxLen(max_length=64)"], "None"),
         },
         "validators": [],
     }
