@@ -1,30 +1,128 @@
 """The `knightwatch` command."""
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streams.config.settings import KnightwatchSettings, SettingsError, load_settings
 from streams.primitives.zones import ZoneFileError, ZoneMap
 from streams.worker.topics import TopicLayoutError
+
+if TYPE_CHECKING:
+    from streams.replay.runner import ReplaySummary
+
+# Exit statuses (the README's "Replay" section documents them). 1 is left to Python: an
+# unexpected error, with its traceback, is a bug.
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2  # bad arguments, setting, zones file, input or output path: nothing usable
+EXIT_REJECTED = 3  # the input was read, but more than --max-rejected of its records rejected
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
+
+DEFAULT_MAX_REJECTED = 0.5
+
+
+class CliError(Exception):
+    """A problem with what the command was given; the message names it, in one line."""
 
 
 def _settings(args: argparse.Namespace) -> KnightwatchSettings:
     return load_settings(getattr(args, "config", None))
 
 
-def _zones(path: str | Path | None) -> ZoneMap | None:
-    return ZoneMap.load(path) if path else None
+def _zones(path: str | Path | None, settings: KnightwatchSettings) -> ZoneMap | None:
+    return ZoneMap.load(path, settings.detection.zones) if path else None
+
+
+def _check_input(path: str) -> None:
+    if path == "-":
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise CliError(f"input {path}: {exc.strerror}") from exc
+    if stat.S_ISDIR(mode):
+        raise CliError(f"input {path}: is a folder, not a file")
+    if stat.S_ISREG(mode):
+        # Only a regular file is opened to try it: opening a pipe (`<(zcat ...)`) would
+        # consume its writer.
+        try:
+            open(path, "rb").close()
+        except OSError as exc:
+            raise CliError(f"input {path}: cannot be read: {exc.strerror}") from exc
+
+
+def _check_output(path: str | None, input_path: str) -> None:
+    if path is None or path == "-":
+        return
+    out = Path(path)
+    if out.is_dir():
+        raise CliError(f"--out {path}: is a folder, not a file")
+    folder = out.parent
+    if not folder.is_dir():
+        raise CliError(f"--out {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise CliError(f"--out {path}: cannot be written")
+    if input_path != "-" and out.exists() and os.path.samefile(out, input_path):
+        raise CliError(f"--out {path}: is the input file, which it would overwrite before "
+                       "reading it")
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"a share from 0 to 1, not {text}")
+    return value
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from streams.replay.runner import replay_file
 
+    # Paths first: they are cheap to check, and a typo should not wait for a large zones file.
+    _check_input(args.input)
+    _check_output(args.out, args.input)
     settings = _settings(args)
-    zones = _zones(args.zones or settings.zones_file)
-    summary = replay_file(args.input, args.out, settings, zones, show_progress=not args.quiet)
+    zones = _zones(args.zones or settings.zones_file, settings)
+    try:
+        summary = replay_file(args.input, args.out, settings, zones,
+                              show_progress=not args.quiet)
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise CliError("output closed before the replay ended") from None
+    except OSError as exc:  # what the checks above cannot foresee: a full disk, a pipe...
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise CliError(f"replay stopped: {where}{exc.strerror or exc}") from exc
     print(summary.render(), file=sys.stderr)
-    return 0
+    return _verdict(summary, settings, args.max_rejected)
+
+
+def _verdict(summary: "ReplaySummary", settings: KnightwatchSettings,
+             max_rejected: float) -> int:
+    """The exit status of a replay that read its input, with a one-line warning for each
+    reason it is not a clean one."""
+    if not summary.records:
+        return EXIT_OK
+    if not summary.accepted:
+        # Most often the records' topics are not the configured ones (a [topics] section
+        # meant for Kafka, used on a file written with the default names).
+        topics = ", ".join(settings.topics.input_roles())
+        print(f"knightwatch: warning: none of the {summary.records:,} records was accepted: "
+              f"is each on an input topic ({topics}; settings [topics]) with a valid value?",
+              file=sys.stderr)
+    share = summary.rejected / summary.records
+    if share > max_rejected:
+        print(f"knightwatch: warning: {summary.rejected:,} of {summary.records:,} records "
+              f"({share:.0%}) were rejected (see the dead letters), more than --max-rejected "
+              f"{max_rejected:g}", file=sys.stderr)
+        return EXIT_REJECTED
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -60,8 +158,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from streams.worker.topics import ensure_topics
 
     settings = _settings(args)
-    if settings.zones_file:
-        ZoneMap.load(settings.zones_file)  # a bad zones file fails here, by name
+    _zones(settings.zones_file, settings)  # a bad zones file fails here, by name
     level = {"crit": "CRITICAL", "warn": "WARNING"}.get(args.loglevel, args.loglevel.upper())
     logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -90,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zones", help="GeoJSON of restricted zones and one-way segments")
     p.add_argument("--config", help="settings file (.toml or .json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--max-rejected", type=_share, default=DEFAULT_MAX_REJECTED, metavar="SHARE",
+                   help="exit with status 3 when a larger share of the records is rejected "
+                   f"(default {DEFAULT_MAX_REJECTED:g}; 1 never)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("demo", help="simulate a small city and replay it")
@@ -121,9 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingsError, ZoneFileError, TopicLayoutError) as exc:
+    except (SettingsError, ZoneFileError, TopicLayoutError, CliError) as exc:
         print(f"knightwatch: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("knightwatch: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -6,12 +6,13 @@ KNIGHTWATCH_DETECTION__SPEEDING__TOLERANCE_KMH).
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
-from streams.config.thresholds import DetectionSettings
+from streams.config.thresholds import DetectionSettings, conflict
 from streams.config.topics import TopicNames
 
 ENV_PREFIX = "KNIGHTWATCH_"
@@ -19,7 +20,7 @@ ENV_DELIMITER = "__"
 
 
 class KafkaSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     brokers: str = Field("127.0.0.1:19092",
                          description="Bootstrap servers, comma-separated host:port.")
@@ -48,10 +49,30 @@ class KafkaSettings(BaseModel):
     checkpoint_every: int = Field(
         5000, ge=1, description="... or after this many records, whichever comes first.")
 
+    @model_validator(mode="after")
+    def _security_consistent(self) -> Self:
+        # Each of these would otherwise be ignored without a word, or fail at the first
+        # connection instead of at start.
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
+            raise conflict(f"security_protocol {self.security_protocol} needs sasl_mechanism, "
+                           "sasl_username and sasl_password")
+        if not sasl and (self.sasl_mechanism or self.sasl_username or self.sasl_password):
+            raise conflict(f"SASL settings are given but security_protocol is "
+                           f"{self.security_protocol}, which does not use them")
+        ssl_files = [name for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
+                     if getattr(self, name) is not None]
+        if ssl_files and self.security_protocol not in ("SSL", "SASL_SSL"):
+            raise conflict(f"{', '.join(ssl_files)} given but security_protocol is "
+                           f"{self.security_protocol}, which does not use TLS")
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            raise conflict("ssl_keyfile is given without ssl_certfile")
+        return self
+
 
 class KnightwatchSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER,
-                                      frozen=True, extra="forbid")
+                                      frozen=True, extra="forbid", allow_inf_nan=False)
 
     detection: DetectionSettings = DetectionSettings()
     topics: TopicNames = TopicNames()
@@ -81,17 +102,22 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Kn
         return KnightwatchSettings(**values)
     except ValidationError as exc:
         raise SettingsError(explain(exc)) from exc
+    except SourceError as exc:  # an environment variable that is not the JSON it must be
+        raise SettingsError(f"bad environment setting: {exc}") from exc
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise SettingsError(f"config file {path}: {exc.strerror}") from exc
+        raise SettingsError(f"config file {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"config file {path}: not UTF-8 text (bad byte at offset "
+                            f"{exc.start})") from exc
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise SettingsError(f"config file {path}: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # the decode errors, nesting too deep
+        raise SettingsError(f"config file {path}: {str(exc).splitlines()[0]}") from exc
     if not isinstance(data, dict):
         raise SettingsError(f"config file {path}: expected a table/object at the top level")
     return data
@@ -102,5 +128,12 @@ def explain(exc: ValidationError) -> str:
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"])
         env = ENV_PREFIX + ENV_DELIMITER.join(str(p) for p in err["loc"]).upper()
-        lines.append(f"bad setting {path} (env {env}): {err['msg']}")
+        if err["type"] == "settings_conflict" and path:
+            # Settings of one model that contradict each other: the message names them, the
+            # location is their model.
+            lines.append(f"bad settings {path} (env {env}{ENV_DELIMITER}*): {err['msg']}")
+        elif err["type"] == "settings_conflict":
+            lines.append(f"bad settings: {err['msg']}")
+        else:
+            lines.append(f"bad setting {path} (env {env}): {err['msg']}")
     return "\n".join(lines)

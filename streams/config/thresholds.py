@@ -3,9 +3,26 @@
 The descriptions are the documentation: `knightwatch settings` prints them as the README table.
 """
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self, get_args
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from schemas.inputs import WarningLevel, WeatherCondition
+
+# allow_inf_nan=False: TOML and environment variables accept `inf` and `nan`, which pass every
+# bound (`inf >= 0`; every comparison with NaN is false) and switch a rule off or on for good.
+_FROZEN = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+# The farthest a fix may be from a one-way segment and still be on it: the zones index looks
+# this far around a fix (streams.primitives.zones), and 200 m away is another street anyway.
+ONE_WAY_MAX_MATCH_M = 200.0
+
+
+def conflict(message: str) -> PydanticCustomError:
+    """Settings of one model that contradict each other (the message names them). Raised from
+    model validators, so a contradiction stops a run at start like any bad setting."""
+    return PydanticCustomError("settings_conflict", message)
 
 
 class StreamTiming(BaseModel):
@@ -93,6 +110,16 @@ class GpsHygiene(BaseModel):
         description="At most one gps_anomaly info alert per rider in this period.",
     )
 
+    @model_validator(mode="after")
+    def _spans_ordered(self) -> Self:
+        # Fixes older than the max span are forgotten, so a longer min span never finds one.
+        if self.derived_speed_min_span_s > self.derived_speed_max_span_s:
+            raise conflict(
+                f"derived_speed_min_span_s ({self.derived_speed_min_span_s:g}) is above "
+                f"derived_speed_max_span_s ({self.derived_speed_max_span_s:g}): speed would "
+                "never be derived from positions")
+        return self
+
 
 class Speeding(BaseModel):
     model_config = _FROZEN
@@ -135,6 +162,19 @@ class Speeding(BaseModel):
         description="Peak excess over the limit from which the alert is critical rather than a "
         "warning (35 km/h under the national cap).",
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        # An episode is cut at max_episode_s, so it can never last min_duration_s beyond that.
+        if self.min_duration_s > self.max_episode_s:
+            raise conflict(f"min_duration_s ({self.min_duration_s:g}) is above max_episode_s "
+                           f"({self.max_episode_s:g}): no episode would ever be reported")
+        # Only an excess above the tolerance is speeding at all.
+        if self.critical_excess_kmh <= self.tolerance_kmh:
+            raise conflict(f"critical_excess_kmh ({self.critical_excess_kmh:g}) is not above "
+                           f"tolerance_kmh ({self.tolerance_kmh:g}): every speeding alert would "
+                           "be critical")
+        return self
 
 
 class HarshManoeuvres(BaseModel):
@@ -196,13 +236,44 @@ class RestrictedZones(BaseModel):
     min_speed_kmh: float = Field(
         5, ge=0, description="Walking a bike into a zone at below this speed is not riding."
     )
+    # Bounds of the zones file (--zones, KNIGHTWATCH_ZONES_FILE): it comes from outside, every
+    # worker holds it in memory and a zone's outline is tested for each fix near it.
+    max_file_mb: float = Field(
+        10,
+        gt=0,
+        description="Largest zones file read (MB). A city's zones and one-way streets take a few "
+        "MB; parsing costs ~15 times the file's size in memory, in every worker.",
+    )
+    max_features: int = Field(
+        20_000,
+        ge=1,
+        description="Most features in the zones file: a large city's no-entry zones, school "
+        "zones and one-way streets number in the thousands; each costs a few KB per worker.",
+    )
+    max_vertices: int = Field(
+        1_000,
+        ge=4,
+        description="Most positions in one feature of the zones file. Each fix inside a zone's "
+        "bounding box tests every vertex, ~0.2 µs each and four times per fix (two detectors, "
+        "two passes): ~0.7 ms at 1,000, many times the ~40 µs a record costs. Outlines "
+        "simplified to ~10 m stay well under it.",
+    )
+    max_area_km2: float = Field(
+        2_500,
+        gt=0,
+        description="Largest area of one zone (km²): 50 km × 50 km holds a whole city district. "
+        "A bigger zone is a mistake (a country- or world-sized polygon); a city-wide limit "
+        "is speeding.national_cap_kmh.",
+    )
 
 
 class WrongWay(BaseModel):
     model_config = _FROZEN
 
     match_distance_m: float = Field(
-        15, gt=0, description="A fix within this distance of a one-way segment is on it."
+        15, gt=0, le=ONE_WAY_MAX_MATCH_M,
+        description="A fix within this distance of a one-way segment is on it (at most 200 m: "
+        "the zones index looks no farther, and that far away is another street).",
     )
     opposite_within_deg: float = Field(
         45,
@@ -267,6 +338,14 @@ class Fatigue(BaseModel):
         8, ge=-12, le=14, description="Offset of the local day boundary (China Standard Time)."
     )
 
+    @model_validator(mode="after")
+    def _gap_is_not_a_break(self) -> Self:
+        # A gap counted as riding must not also be a rest that ends the stretch.
+        if self.max_interval_s > self.break_min_s:
+            raise conflict(f"max_interval_s ({self.max_interval_s:g}) is above break_min_s "
+                           f"({self.break_min_s:g}): a gap would count as riding and as a rest")
+        return self
+
 
 class Weather(BaseModel):
     model_config = _FROZEN
@@ -286,6 +365,19 @@ class Weather(BaseModel):
         description="Temperature from which heat is severe: CMA's orange high-temperature "
         "warning is 37 °C.",
     )
+
+    @model_validator(mode="after")
+    def _known_values(self) -> Self:
+        # Compared with the contract's values as they are: a typo ("Orange") would match none.
+        levels = [v for v in get_args(WarningLevel) if v != "none"]
+        conditions = get_args(WeatherCondition)
+        for name, values, known in (("severe_levels", self.severe_levels, levels),
+                                    ("severe_conditions", self.severe_conditions, conditions)):
+            unknown = [v for v in values if v not in known]
+            if unknown:
+                raise conflict(f"{name}: {', '.join(map(repr, unknown))} not among "
+                               f"{', '.join(known)}")
+        return self
 
 
 class Congestion(BaseModel):
@@ -337,6 +429,16 @@ class Congestion(BaseModel):
         3, ge=1,
         description="A congested cell with no riders for this many windows is released.",
     )
+
+    @model_validator(mode="after")
+    def _ratios_ordered(self) -> Self:
+        # Equal ratios turn the hysteresis off; a clear ratio below the congested one would
+        # clear a cell that is still congested.
+        if self.congested_ratio > self.clear_ratio:
+            raise conflict(f"congested_ratio ({self.congested_ratio:g}) is above clear_ratio "
+                           f"({self.clear_ratio:g}): a congested cell would clear while still "
+                           "congested")
+        return self
 
 
 class Orders(BaseModel):
@@ -413,6 +515,26 @@ class Scoring(BaseModel):
     late_long_s: float = Field(
         900, gt=0, description="Lateness from which the long-lateness penalty applies."
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        cap = self.max_score
+        # A start above the cap reads as a first delta of start - cap with no cause.
+        if not 0 <= self.start_score <= cap:
+            raise conflict(f"start_score ({self.start_score}) must be within 0..max_score "
+                           f"({cap})")
+        tiers = (self.tier_c_min, self.tier_b_min, self.tier_a_min)
+        if not 0 <= tiers[0] < tiers[1] < tiers[2] <= cap:
+            raise conflict(
+                f"tier thresholds must rise within 0..max_score ({cap}): tier_c_min "
+                f"({tiers[0]}) < tier_b_min ({tiers[1]}) < tier_a_min ({tiers[2]})")
+        if self.penalty_critical < self.penalty_warning:
+            raise conflict(f"penalty_critical ({self.penalty_critical}) is below "
+                           f"penalty_warning ({self.penalty_warning})")
+        if self.late_penalty_long < self.late_penalty:
+            raise conflict(f"late_penalty_long ({self.late_penalty_long}) is below "
+                           f"late_penalty ({self.late_penalty})")
+        return self
 
 
 class DetectionSettings(BaseModel):

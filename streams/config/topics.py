@@ -1,8 +1,16 @@
 """Topic names: defaults of the contract, each overridable."""
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Self
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from streams.config.thresholds import conflict
 from streams.primitives.emissions import OutputStream
+
+# What Kafka accepts as a topic name (kafka.common.internals.Topic): checked here so that a bad
+# name stops a run at start, not the worker at its first topic creation.
+_KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 class TopicNames(BaseModel):
@@ -29,6 +37,21 @@ class TopicNames(BaseModel):
                              "partitions' checkpoints.")
     area_state: str = Field("knightwatch-area-state", description="Internal, compacted: "
                             "congestion judges' checkpoints.")
+
+    @model_validator(mode="after")
+    def _distinct_and_legal(self) -> Self:
+        seen: dict[str, str] = {}
+        for role, name in self:
+            if not _KAFKA_TOPIC.fullmatch(name) or name in (".", ".."):
+                raise conflict(f"{role} topic {name!r} is not a Kafka topic name (1-249 of "
+                               "A-Z a-z 0-9 . _ -)")
+            # A record's topic is what says what it is: two roles on one topic would read
+            # outputs back as inputs, or orders as GPS fixes.
+            if name in seen:
+                raise conflict(f"{seen[name]} and {role} are both {name!r}: every topic needs "
+                               "its own name")
+            seen[name] = role
+        return self
 
     def input_roles(self) -> dict[str, str]:
         """Topic name -> logical input."""

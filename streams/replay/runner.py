@@ -34,6 +34,9 @@ class ReplaySummary:
     outputs: Counter = field(default_factory=Counter)
     alerts_by_kind: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    # Records the core took in: valid, on an input topic. None of many is the sign of a file
+    # whose topics are not the configured ones; the CLI warns of it.
+    accepted: int = 0
 
     @property
     def records_per_s(self) -> float:
@@ -94,6 +97,7 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
     summary.late = core.stats.late
     summary.rejected += core.stats.late
     summary.alerts_by_kind = core.stats.alerts_by_kind
+    summary.accepted = core.stats.events
     return summary
 
 
