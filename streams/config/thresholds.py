@@ -43,6 +43,23 @@ class StreamTiming(BaseModel):
         "most this far behind the stream's event time: a voice reminder about riding half a "
         "minute ago is still useful, one about an uploaded offline stretch is not.",
     )
+    clock_window: int = Field(
+        64,
+        ge=1,
+        description="The stream's clock is the median event time of this many latest fixes, "
+        "not the newest one: a phone whose clock is hours fast (seen in the field) then cannot "
+        "make everyone else's records late unless its records are half of what arrives. 64 "
+        "fixes is under a second of a busy partition; a lone rider's clock runs half a window "
+        "(~2 min at one ping per 4 s) behind its newest fix, well within the lateness.",
+    )
+    max_clock_ahead_s: float = Field(
+        120,
+        gt=0,
+        description="A record dated more than this after its arrival (the Kafka record's "
+        "timestamp, or a replay envelope's `timestamp`) is dead-lettered as `clock ahead` and "
+        "moves nothing: a phone cannot report the future, and 2 min leaves room for a phone "
+        "clock that drifted between network time syncs.",
+    )
     duplicate_memory_s: float = Field(
         60,
         ge=0,

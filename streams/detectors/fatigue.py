@@ -62,6 +62,10 @@ class FatigueDetector:
                 hours=cfg.daily_critical_s / 3600))
         return alerts
 
+    @property
+    def riding_ms_today(self) -> int:
+        return self._day_ms
+
     def close(self, ctx: RiderContext) -> list[RiderAlert]:
         return []
 

@@ -12,6 +12,7 @@ from typing import Self
 from schemas import OrderEvent, RiderAlert
 from streams.detectors.base import RiderContext
 from streams.detectors.registry import RiderDetectors
+from streams.orders.tracker import OrderTracker
 from streams.primitives.events import Ping
 from streams.primitives.snapshot import Snapshot, fields, versioned
 
@@ -22,10 +23,13 @@ _MAX_LATE = 64
 
 
 class LivePath:
-    __slots__ = ("detectors", "last_ts", "late", "sent")
+    __slots__ = ("detectors", "last_ts", "late", "orders", "sent")
 
     def __init__(self) -> None:
         self.detectors = RiderDetectors()
+        # Order lifecycles as this path has seen them (events only): a tap the event-time path
+        # would reject (an order never accepted, delivered twice) raises no reminder here.
+        self.orders = OrderTracker()
         self.last_ts: int | None = None  # newest record this path has processed
         # alert_id -> ts of the record that met its rule, until the event-time path gets there
         self.sent: dict[str, int] = {}
@@ -52,6 +56,9 @@ class LivePath:
         if last is not None and not last <= event.ts <= last + ahead_ms:
             return []
         self.last_ts = event.ts
+        if self.orders.rejects(event, int(ctx.settings.orders.max_promise_s * 1000)):
+            return []
+        self.orders.on_order_event(event)
         found = self.detectors.on_order_event(event, ctx)
         return self._sent(found, event.ts) if found else []
 
@@ -74,15 +81,18 @@ class LivePath:
         self.late[alert_id] = None
         return False
 
-    def forget_before(self, ts: int) -> None:
+    def forget_before(self, ts: int, orders_before: int) -> None:
         """The event-time path has processed everything before `ts`: an alert sent for an
-        earlier fix that it did not find was a guess that late data changed; stop waiting."""
+        earlier fix that it did not find was a guess that late data changed; stop waiting.
+        Orders that started (or ended) before `orders_before` are forgotten too."""
         if self.sent:
             self.sent = {k: v for k, v in self.sent.items() if v >= ts}
+        self.orders.forget_older_than(orders_before)
 
     def snapshot(self) -> Snapshot:
         return versioned(KIND, VERSION, detectors=self.detectors.snapshot(),
-                         last_ts=self.last_ts, sent=self.sent, late=list(self.late))
+                         last_ts=self.last_ts, sent=self.sent, late=list(self.late),
+                         orders=self.orders.snapshot())
 
     @classmethod
     def restore(cls, data: Snapshot) -> Self:
@@ -92,4 +102,9 @@ class LivePath:
         live.last_ts = values["last_ts"]
         live.sent = dict(values["sent"])
         live.late = dict.fromkeys(values["late"])
+        # Written before the real-time path followed order lifecycles: it starts empty, and
+        # a tap of an order it has not seen opened is left to the event-time path.
+        orders = values.get("orders")
+        if orders is not None:
+            live.orders = OrderTracker.restore(orders)
         return live

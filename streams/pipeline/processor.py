@@ -32,6 +32,10 @@ class CoreStats:
     events: int = 0
     duplicates: int = 0
     late: int = 0
+    rejected: int = 0  # dead-lettered by the core for another reason (a clock ahead)
+    # Records that took effect: fixes, order events and reviews processed in event-time
+    # order (less those their order's lifecycle refused), weather reports, heartbeats.
+    processed: int = 0
     emitted: Counter = field(default_factory=Counter)
     alerts_by_kind: Counter = field(default_factory=Counter)
 
@@ -107,7 +111,9 @@ class KnightwatchCore:
         self._quiet: list[tuple[int, str]] = []  # (last processed ts, rider)
         self._idle: list[tuple[int, str]] = []  # (last processed ts, rider) to evict
         self._evict_ms = int(self.settings.timing.evict_after_s * 1000)
-        # Riders out of memory: their snapshots, compressed (a few hundred bytes each).
+        self._order_memory_ms = int(self.settings.orders.max_age_s * 1000)
+        # Riders out of memory with something worth keeping: their snapshots, compressed (a
+        # few hundred bytes each).
         self.evicted: dict[str, bytes] = {}
         self._contexts: dict[str, RiderContext] = {}
         # Riders whose state changed since the owner last drained this (fleet checkpoints).
@@ -148,14 +154,23 @@ class KnightwatchCore:
 
     # -- input -----------------------------------------------------------------------------
 
-    def ingest(self, event: InputEvent, raw: str | None = None,
-               source_topic: str = "") -> list[Emission]:
+    def ingest(self, event: InputEvent, raw: str | None = None, source_topic: str = "",
+               arrival_ts: int | None = None) -> list[Emission]:
+        """`arrival_ts`: when the record arrived (the Kafka record's timestamp), if known."""
         self.stats.events += 1
         kind = type(event)
         is_fix = kind is GpsPing or kind is Ping
         if is_fix and event.rider_id.startswith(HEARTBEAT_PREFIX):  # type: ignore[union-attr]
-            self.clock.observe(event.ts)
+            self.stats.processed += 1
+            self.clock.observe(event.ts, trusted=True)
             return self.advance()
+        ahead = self.clock.ahead_of_arrival(event.ts, arrival_ts)
+        if ahead is not None:
+            self.stats.rejected += 1
+            return [self._dead(event, raw, source_topic,
+                               f"clock ahead: event time {event.ts} is {ahead / 1000:.0f} s after "
+                               f"the record's arrival at {arrival_ts} (allowed "
+                               f"{self.settings.timing.max_clock_ahead_s:g} s)")]
         if event.ts < self.clock.area_time:
             self.stats.late += 1
             return [self._late(event, raw, source_topic, self.clock.area_time)]
@@ -164,7 +179,9 @@ class KnightwatchCore:
             if kind is GpsPing:
                 event = Ping.of(event)  # type: ignore[arg-type]
         elif kind is WeatherEvent:
-            if not self.weather.add(event):
+            if self.weather.add(event):
+                self.stats.processed += 1
+            else:
                 self.stats.duplicates += 1
             return []
         return self._on_rider_event(event, raw, source_topic)  # type: ignore[arg-type]
@@ -195,9 +212,20 @@ class KnightwatchCore:
             if state is None or state.buffer.last_ts != ts or len(state.buffer) \
                     or state.pipeline.delivered or state.quiet_check:
                 continue  # active again (a newer entry exists) or still owed something
-            self.evicted[rider_id] = zlib.compress(dumps(state.snapshot()))
+            if self._worth_keeping(state):
+                self.evicted[rider_id] = zlib.compress(dumps(state.snapshot()))
             del self.riders[rider_id]
             self._contexts.pop(rider_id, None)
+
+    def _worth_keeping(self, state: RiderState) -> bool:
+        """Does a quiet rider's state hold anything a fresh one would not, once everything
+        short-lived (histories, cooldowns, episodes) has run out? A rider seen once, or who
+        never lost or earned a point, is forgotten rather than kept: a phone that invents an
+        id per record must not fill memory."""
+        pipeline = state.pipeline
+        return not (pipeline.score.untouched(self.settings.scoring)
+                    and not pipeline.orders.active and not pipeline.delivered
+                    and pipeline.detectors.get("fatigue").riding_ms_today == 0)
 
     def rider_snapshot(self, rider_id: str) -> Snapshot | None:
         """A rider's snapshot, in memory or evicted."""
@@ -325,11 +353,15 @@ class KnightwatchCore:
         if len(pipeline.delivered) > had_deliveries:
             for order in pipeline.delivered[had_deliveries:]:
                 heapq.heappush(self._deciding, (order.delivered_ts, ctx.rider_id))
+        # An order event its lifecycle refused came back as a dead letter: not processed.
+        self.stats.processed += len(events) - sum(e.stream == "dead_letters" for e in out)
         out = self._final(state, out) if out else out
         if state.buffer.released_until is not None:
             # A lateness period of margin: the event-time path may meet an alert at a later
             # record than the real-time path did.
-            state.live.forget_before(state.buffer.released_until - self.clock.lateness_ms)
+            until = state.buffer.released_until
+            state.live.forget_before(until - self.clock.lateness_ms,
+                                     until - self._order_memory_ms)
         return out
 
     def _final(self, state: RiderState, out: list[Emission]) -> list[Emission]:
@@ -419,10 +451,14 @@ class KnightwatchCore:
     def _late(self, event: InputEvent, raw: str | None, source_topic: str,
               processed_until: int | None) -> Emission:
         lateness_s = self.clock.lateness_ms // 1000
+        return self._dead(event, raw, source_topic,
+                          f"late: event time {event.ts} is before {processed_until}, up to which "
+                          f"events were already processed (allowed lateness {lateness_s} s)")
+
+    @staticmethod
+    def _dead(event: InputEvent, raw: str | None, source_topic: str, error: str) -> Emission:
         key = (getattr(event, "order_id", None) or getattr(event, "rider_id", None)
                or getattr(event, "city", None))
-        error = (f"late: event time {event.ts} is before {processed_until}, up to which "
-                 f"events were already processed (allowed lateness {lateness_s} s)")
         value = DeadLetter(source_topic=source_topic, key=key,
                            raw=raw if raw is not None else event.model_dump_json(), error=error)
         return Emission("dead_letters", key, value)

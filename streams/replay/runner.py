@@ -28,7 +28,8 @@ _ADVANCE_EVERY = 4096
 @dataclass
 class ReplaySummary:
     records: int = 0
-    rejected: int = 0
+    rejected: int = 0  # dead letters written: malformed, late, clock ahead, order lifecycle
+    processed: int = 0  # records that took effect (see CoreStats.processed)
     duplicates: int = 0
     late: int = 0
     outputs: Counter = field(default_factory=Counter)
@@ -45,6 +46,7 @@ class ReplaySummary:
     def render(self) -> str:
         lines = [
             f"records read     {self.records:,}",
+            f"processed        {self.processed:,}",
             f"rejected         {self.rejected:,} (dead letters, late records included)",
             f"duplicates       {self.duplicates:,} (dropped)",
             f"late             {self.late:,}",
@@ -95,7 +97,8 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
     summary.seconds = time.perf_counter() - started
     summary.duplicates = core.stats.duplicates
     summary.late = core.stats.late
-    summary.rejected += core.stats.late
+    summary.rejected = summary.outputs[topics.output("dead_letters")]
+    summary.processed = core.stats.processed
     summary.alerts_by_kind = core.stats.alerts_by_kind
     summary.accepted = core.stats.events
     return summary

@@ -74,6 +74,10 @@ class SafetyScore:
         score.last_delta = None if last is None else ScoreDelta.model_validate(last)
         return score
 
+    def untouched(self, cfg: Scoring) -> bool:
+        """Nothing ever changed this score, and no review is waiting for an alert."""
+        return self.score == cfg.start_score and not self._applied and not self._dismissed
+
     def on_alert(self, alert: RiderAlert, cfg: Scoring) -> list[ScoreDelta]:
         points = penalty_for(alert, cfg)
         if points == 0:

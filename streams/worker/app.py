@@ -43,7 +43,8 @@ def _credentials(settings: KnightwatchSettings) -> Any:
 
 def create_app(settings: KnightwatchSettings) -> faust.App:
     k, t = settings.kafka, settings.topics
-    zones = ZoneMap.load(settings.zones_file) if settings.zones_file else None
+    zones = (ZoneMap.load(settings.zones_file, settings.detection.zones)
+             if settings.zones_file else None)
     datadir = (settings.data_dir / k.group_id).resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     brokers = ";".join(f"kafka://{b.strip()}" for b in k.brokers.split(","))

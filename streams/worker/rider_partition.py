@@ -28,6 +28,8 @@ _META_KIND = "worker.rider_partition"
 _META_VERSION = 1
 _END_OF_TIME = 2**62
 _RIDER = b"rider:"
+# Dead letters the core writes when a record arrives, as opposed to when it is processed.
+_ON_ARRIVAL = ("late:", "clock ahead:")
 
 
 class RiderPartition(TransactionalPartition):
@@ -72,9 +74,10 @@ class RiderPartition(TransactionalPartition):
             if self.since_checkpoint % 256 == 0:
                 emissions += self.core.advance()
         if offset <= self.restored_until:
-            # Already seen before the restart: what it could say as a late or duplicate
-            # record was said then.
-            emissions = [e for e in emissions if e.stream != "dead_letters"]
+            # Already seen before the restart: what it said on arrival (late, clock ahead) was
+            # said then. What it releases from the buffer (an order event's lifecycle) was not.
+            emissions = [e for e in emissions if e.stream != "dead_letters"
+                         or not e.value.error.startswith(_ON_ARRIVAL)]  # type: ignore[attr-defined]
         self._hold(emissions)
 
     def _on_progress(self, record: InputProgress) -> list[Emission]:
@@ -95,6 +98,10 @@ class RiderPartition(TransactionalPartition):
                 self._hold_progress(e.value, judges)  # type: ignore[arg-type]
             else:
                 self.outputs.append(contract_output(e, topics))
+                # A reminder the rider should hear now is committed at once, not at the next
+                # interval; alerts are rare beside fixes, so this adds few transactions.
+                if e.stream == "alerts" and e.value.realtime:  # type: ignore[attr-defined]
+                    self.urgent = True
 
     def _hold_progress(self, progress: AreaProgress, judges: int) -> None:
         by_judge: dict[int, list] = {j: [] for j in range(judges)}

@@ -48,6 +48,8 @@ class TransactionalPartition(ABC):
         self.interval_s = settings.kafka.checkpoint_interval_s
         self.every = settings.kafka.checkpoint_every
         self.outputs: list[Output] = []
+        # Holds an output that must not wait for the checkpoint interval (a real-time alert).
+        self.urgent = False
         self.since_checkpoint = 0
         self.last_checkpoint = time.monotonic()
         self.lock = asyncio.Lock()
@@ -90,7 +92,7 @@ class TransactionalPartition(ABC):
         return state
 
     def due(self) -> bool:
-        return self.since_checkpoint >= self.every or (
+        return self.urgent or self.since_checkpoint >= self.every or (
             self.since_checkpoint > 0
             and time.monotonic() - self.last_checkpoint >= self.interval_s)
 
@@ -116,6 +118,7 @@ class TransactionalPartition(ABC):
             self.on_committed()
             await producer.begin_transaction()
             self.since_checkpoint = 0
+            self.urgent = False
             self.last_checkpoint = time.monotonic()
             return outputs
 

@@ -370,7 +370,9 @@ def memory_run(riders: int, pings: int, settings: KnightwatchSettings,
 def memory(args: argparse.Namespace, settings: KnightwatchSettings) -> Results:
     empty = empty_core_bytes(settings)
     runs = {"window": memory_run(args.window_riders, args.window_pings, settings, True),
-            "scale": memory_run(args.scale_riders, args.scale_pings, settings)}
+            "scale": memory_run(args.scale_riders, args.scale_pings, settings),
+            # Riders seen once (a phone inventing an id per record): memory must come back.
+            "one-off": memory_run(args.one_off_riders, 1, settings)}
     for run in runs.values():
         # Per rider: what the riders add to an empty core.
         run["active_bytes_per_rider"] = round((run["active_bytes"] - empty) / run["riders"])
@@ -450,10 +452,11 @@ def print_memory(results: Results) -> None:
           f"{per_rider * FLEET_RIDERS / 2**30:.1f} GiB across the fleet")
     print(f"state {per_rider / PREVIOUS_BYTES_PER_RIDER:.2f}x the previous 43 KiB per rider "
           f"(which left out the fixes' own fields: built before tracing began)")
-    for name, run in (("window", window), ("scale", scale)):
+    for name, run in (("window", window), ("scale", scale), ("one-off", mem["one-off"])):
         evicted = (f"{run['riders_evicted']:,} evicted (snapshot {run['evicted_snapshot_bytes']}"
                    f" B compressed)" if run["riders_evicted"] else "none evicted")
-        print(f"quiet ({name}, event time {run['quiet_after_min']:g} min past the last fix): "
+        print(f"quiet ({name}, {run['riders']:,} riders x {run['pings_per_rider']}, event time "
+              f"{run['quiet_after_min']:g} min past the last fix): "
               f"{run['quiet_bytes'] / 2**20:,.2f} MiB vs the empty core's "
               f"{kib(mem['empty_core_bytes'])}, {run['quiet_bytes_per_rider']:,} B per quiet "
               f"rider; {run['riders_held_when_quiet']:,} riders in memory, {evicted}; "
@@ -490,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="pings per rider: 100 x ~4 s fills the 300 s reorder buffer")
     parser.add_argument("--scale-riders", type=int, default=20_000)
     parser.add_argument("--scale-pings", type=int, default=2)
+    parser.add_argument("--one-off-riders", type=int, default=200_000,
+                        help="riders seen once, for the memory they leave when quiet")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     settings = load_settings()

@@ -2,7 +2,8 @@ from tests.builders import alerts, by_time, order, ride, run_core
 
 
 def test_confirming_pickup_while_riding_is_phone_use():
-    events = by_time([*ride(speed_kmh=20, duration_s=60), order("o1", "picked_up", 30.5)])
+    events = by_time([order("o1", "accepted", -5), *ride(speed_kmh=20, duration_s=60),
+                      order("o1", "picked_up", 30.5)])
     [alert] = alerts(run_core(events), "phone_use")
     assert alert.evidence["action"] == "picked_up" and alert.evidence["order_id"] == "o1"
 

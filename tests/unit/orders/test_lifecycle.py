@@ -275,9 +275,6 @@ def test_customer_unreachable_may_repeat():
 # -- the real-time path ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="the real-time path (pipeline/live.py) judges order "
-                   "taps on arrival without the order's lifecycle; it sends a reminder, never "
-                   "a penalty, for a tap the event-time path then rejects")
 def test_a_rejected_tap_gets_no_real_time_reminder_either():
     out = run_core(by_time([*_good(), order("ghost", "picked_up", RIDING_S)]))
     assert alerts(out, "phone_use") == []

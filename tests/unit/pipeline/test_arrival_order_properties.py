@@ -29,6 +29,7 @@ def scenario() -> list:
                    duration_s=17)
     events += braking
     events += ride("phone", speed_kmh=20, duration_s=80)
+    events.append(order("o-1", "accepted", -5, rider="phone"))
     events.append(order("o-1", "picked_up", 40.5, rider="phone"))
     events.append(ping("jumper", 0, 31.23, 121.47, speed=10))
     events.append(ping("jumper", 2, 31.24, 121.47, speed=10))  # 1.1 km in 2 s

@@ -1,5 +1,4 @@
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -131,14 +130,6 @@ def test_a_missing_input_a_folder_or_an_out_in_a_missing_folder_is_one_line(tmp_
     for args, message in cases:
         assert _replay(capsys, *args) == (2, [f"knightwatch: {message}"]), args
     assert src.read_text().count("\n") > 10  # the input was not overwritten
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_input_is_one_line(tmp_path, capsys):
-    src = _ride_file(tmp_path / "in.jsonl")
-    src.chmod(0)
-    assert _replay(capsys, str(src)) == (
-        2, [f"knightwatch: input {src}: cannot be read: Permission denied"])
 
 
 def test_an_input_that_cannot_be_opened_is_one_line(tmp_path, capsys):
