@@ -60,7 +60,9 @@ class ReplaySummary:
 
 def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
            zones: ZoneMap | None = None, total_bytes: int | None = None,
-           show_progress: bool = True) -> ReplaySummary:
+           show_progress: bool = True, advance_every: int = _ADVANCE_EVERY) -> ReplaySummary:
+    """`advance_every`: records between moves of the area clock (riders gone quiet, windows,
+    decisions); a worker moves it far more often, which tests may imitate."""
     core = KnightwatchCore(settings.detection, zones)
     topics = settings.topics
     roles = topics.input_roles()
@@ -89,7 +91,7 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
         else:
             emit(core.ingest(parsed.value, raw=parsed.raw,  # type: ignore[arg-type]
                              source_topic=parsed.topic))
-        if summary.records % _ADVANCE_EVERY == 0:
+        if summary.records % advance_every == 0:
             emit(core.advance())
             progress.update(lines.bytes_read, summary.records)
     emit(core.close())
