@@ -29,6 +29,15 @@ KIND = "pipeline.clock"
 VERSION = 1
 
 
+def clock_ahead(ts: int, arrival_ts: int | None, max_ahead_ms: int) -> str | None:
+    """The dead-letter reason of a record dated more than `max_ahead_ms` after its arrival,
+    or None when its date is plausible (or its arrival is unknown)."""
+    if arrival_ts is None or ts - arrival_ts <= max_ahead_ms:
+        return None
+    return (f"clock ahead: event time {ts} is {(ts - arrival_ts) / 1000:.0f} s after the "
+            f"record's arrival at {arrival_ts} (allowed {max_ahead_ms / 1000:g} s)")
+
+
 class EventClock:
     __slots__ = ("_ahead_ms", "_arrived", "_idle_ms", "_lateness_ms", "_realtime_ms", "_sorted",
                  "_trusted_ts", "_window", "area_time", "input_cap", "stream_ts")
@@ -72,12 +81,8 @@ class EventClock:
         self.stream_ts = median if trusted_ts is None else (
             trusted_ts if median is None else max(median, trusted_ts))
 
-    def ahead_of_arrival(self, ts: int, arrival_ts: int | None) -> int | None:
-        """How far (ms) a record's event time is past its arrival beyond what is allowed, or
-        None when it is plausible (or its arrival is unknown)."""
-        if arrival_ts is None or ts - arrival_ts <= self._ahead_ms:
-            return None
-        return ts - arrival_ts
+    def ahead_of_arrival(self, ts: int, arrival_ts: int | None) -> str | None:
+        return clock_ahead(ts, arrival_ts, self._ahead_ms)
 
     def rider_final_before(self, rider_ts: int, limit: int = END_OF_TIME) -> int:
         """A rider whose newest fix is `rider_ts`: events before the result are final."""

@@ -164,13 +164,12 @@ class KnightwatchCore:
             self.stats.processed += 1
             self.clock.observe(event.ts, trusted=True)
             return self.advance()
-        ahead = self.clock.ahead_of_arrival(event.ts, arrival_ts)
+        # Weather comes from a trusted service, whose warnings may be issued ahead of time.
+        ahead = None if kind is WeatherEvent else self.clock.ahead_of_arrival(event.ts,
+                                                                               arrival_ts)
         if ahead is not None:
             self.stats.rejected += 1
-            return [self._dead(event, raw, source_topic,
-                               f"clock ahead: event time {event.ts} is {ahead / 1000:.0f} s after "
-                               f"the record's arrival at {arrival_ts} (allowed "
-                               f"{self.settings.timing.max_clock_ahead_s:g} s)")]
+            return [self._dead(event, raw, source_topic, ahead)]
         if event.ts < self.clock.area_time:
             self.stats.late += 1
             return [self._late(event, raw, source_topic, self.clock.area_time)]

@@ -31,6 +31,9 @@ class ParsedLine:
     # A valid rider-gps record comes as a compact Ping (the core takes either form), any other
     # valid record as its pydantic model.
     value: BaseModel | Ping | DeadLetter
+    # The envelope's optional `timestamp` (epoch ms): when the record arrived, as a Kafka
+    # record's timestamp says; the core refuses a record dated well after it.
+    arrival_ts: int | None = None
 
 
 def parse_line(line: bytes, roles: dict[str, str], *, fast: bool = True) -> ParsedLine:
@@ -64,7 +67,12 @@ def parse_line(line: bytes, roles: dict[str, str], *, fast: bool = True) -> Pars
         shown = quoted(topic) if isinstance(record["topic"], str) else topic[:40]
         return ParsedLine(topic, raw, dead_letter(topic, key, raw,
                                                   f"unknown input topic {shown}"))
-    return ParsedLine(topic, raw, decode_value(role, topic, key, record["value"], raw))
+    arrival = record.get("timestamp")
+    if arrival is not None and (type(arrival) is not int or not 0 <= arrival < 2**53):
+        return ParsedLine(topic, raw, dead_letter(
+            topic, key, raw, "invalid timestamp: the envelope's arrival time must be epoch "
+            "milliseconds"))
+    return ParsedLine(topic, raw, decode_value(role, topic, key, record["value"], raw), arrival)
 
 
 def too_large_line(head: bytes, size: int) -> ParsedLine:

@@ -155,7 +155,11 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
             task = await partition_for_event(message.topic, message.partition)
             if isinstance(task, IngestPartition):
                 metrics.RECORDS.labels(message.topic).inc()
-            task.on_record(message.offset, message.key, message.value)
+            if isinstance(task, IngestPartition):
+                task.on_record(message.offset, message.key, message.value,
+                               _timestamp_ms(message))
+            else:
+                task.on_record(message.offset, message.key, message.value)
             if task.due():
                 await checkpoint(task)
 
@@ -199,6 +203,12 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
             f"{topic}/{p}" for topic, p in partitions)})
 
     return app
+
+
+def _timestamp_ms(message: Any) -> int | None:
+    """A Kafka record's timestamp in epoch ms (Faust gives seconds), None when it has none."""
+    ts = getattr(message, "timestamp", None)
+    return round(ts * 1000) if ts and ts > 0 else None
 
 
 def _count_outputs(settings: KnightwatchSettings, outputs: list) -> None:

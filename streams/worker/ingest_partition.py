@@ -11,7 +11,8 @@ from typing import Any
 
 from schemas import DeadLetter, GpsPing, WeatherEvent
 from streams.config.settings import KnightwatchSettings
-from streams.primitives.decode import decode_value
+from streams.pipeline.clock import clock_ahead
+from streams.primitives.decode import dead_letter, decode_value
 from streams.primitives.events import HEARTBEAT_PREFIX
 from streams.worker.codec import InputProgress, encode_rider_record
 from streams.worker.partitioning import partition_for
@@ -30,7 +31,10 @@ class IngestPartition(TransactionalPartition):
         self.max_ts = -(2**62)
         self._reported: tuple[int, bool] | None = None
 
-    def on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
+    def on_record(self, offset: int, key: bytes | None, value: bytes | None,
+                  timestamp_ms: int | None = None) -> None:
+        """`timestamp_ms`: the Kafka record's timestamp, its arrival as far as Knightwatch can
+        tell; a record dated well after it is refused here, before it reaches any rider."""
         if offset <= self.last_offset:
             return
         self.last_offset = offset
@@ -40,6 +44,13 @@ class IngestPartition(TransactionalPartition):
         text_key = key.decode("utf-8", "replace") if key is not None else None
         raw = (value or b"").decode("utf-8", "replace")
         parsed = decode_value(self.role, self.source_topic, text_key, value or b"", raw)
+        # Heartbeats come from the gateway and weather from a trusted service: not phones.
+        if not isinstance(parsed, DeadLetter | WeatherEvent) and not (
+                isinstance(parsed, GpsPing) and parsed.rider_id.startswith(HEARTBEAT_PREFIX)):
+            ahead = clock_ahead(parsed.ts, timestamp_ms,  # type: ignore[attr-defined]
+                                int(self.settings.detection.timing.max_clock_ahead_s * 1000))
+            if ahead is not None:
+                parsed = dead_letter(self.source_topic, text_key, raw, ahead)
         if isinstance(parsed, DeadLetter):
             self.outputs.append((topics.dead_letters, key, parsed.model_dump_json().encode(),
                                  None))

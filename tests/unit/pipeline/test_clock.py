@@ -1,14 +1,22 @@
 """The stream's clock: no single wrong phone clock moves it far, a record dated after its
 arrival is refused, and the clock is data like the rest of the state."""
 
+import io
+import json
+
+import orjson
+
+from streams.config.settings import load_settings
 from streams.config.thresholds import DetectionSettings, StreamTiming
 from streams.pipeline.clock import EventClock
 from streams.pipeline.processor import KnightwatchCore
 from streams.primitives.snapshot import dumps, loads
+from streams.replay.runner import replay
 from tests.builders import T0, by_time, ping, ride, run_core
 from tests.unit.pipeline.test_arrival_order_properties import canonical
 
 HOUR_MS = 3_600_000
+SETTINGS = load_settings()
 
 
 def fleet() -> list:
@@ -70,3 +78,21 @@ def test_the_clock_is_restored_from_its_snapshot_with_the_window_in_force():
     smaller = EventClock.restore(loads(dumps(clock.snapshot())), StreamTiming(clock_window=4))
     smaller.observe(T0 + 100_000)
     assert smaller.stream_ts == T0 + 98_000  # the lower median of the last 4 arrivals
+
+
+def _gps_line(fix, **envelope) -> bytes:
+    return orjson.dumps({"topic": SETTINGS.topics.gps, "key": fix.rider_id,
+                         "value": json.loads(fix.model_dump_json()), **envelope}) + b"\n"
+
+
+def test_replay_refuses_a_record_dated_well_after_its_envelope_timestamp():
+    fixes = ride("r1", duration_s=60, speed_kmh=18)
+    ahead = ping("r2", 30, speed=18)
+    arrival = ahead.ts - int(SETTINGS.detection.timing.max_clock_ahead_s * 1000) - 60_000
+    lines = [_gps_line(f, timestamp=f.ts) for f in fixes] + [_gps_line(ahead, timestamp=arrival)]
+    sink = io.BytesIO()
+    summary = replay(io.BytesIO(b"".join(lines)), sink, SETTINGS, show_progress=False)
+    [dead] = [json.loads(x)["value"] for x in sink.getvalue().splitlines()
+              if b'"dead-letters"' in x]
+    assert dead["error"].startswith("clock ahead:") and dead["key"] == "r2"
+    assert summary.processed == len(fixes)  # the valid records around it all took effect

@@ -3,7 +3,7 @@ from it with everything that matters: memory follows active riders."""
 
 from streams.config.thresholds import DetectionSettings
 from streams.pipeline.processor import KnightwatchCore
-from tests.builders import deltas, ride
+from tests.builders import deltas, ping, ride
 
 QUICK = DetectionSettings.model_validate({"timing": {"evict_after_s": 600}})
 
@@ -49,3 +49,12 @@ def test_an_evicted_rider_is_in_the_snapshot_an_owner_saves():
     _feed(core, ride("other", start_s=100, duration_s=3600, every_s=20))
     saved = core.rider_snapshot("r1")
     assert saved is not None and saved["pipeline"]["score"]["score"] < 100
+
+
+def test_riders_seen_once_are_forgotten_so_memory_comes_back():
+    core = KnightwatchCore(QUICK)
+    # A phone that invents a new rider id for every record.
+    _feed(core, [ping(f"one-off-{i}", i * 0.5, speed=18) for i in range(2000)])
+    _feed(core, ride("other", start_s=1000, duration_s=3600, every_s=20))
+    assert not [r for r in core.riders if r.startswith("one-off")]
+    assert not [r for r in core.evicted if r.startswith("one-off")]
