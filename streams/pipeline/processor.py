@@ -88,9 +88,10 @@ class KnightwatchCore:
 
     def __init__(self, settings: DetectionSettings | None = None,
                  zones: ZoneMap | None = None, *, area_source: int | None = None,
-                 area_judges: int = 1) -> None:
+                 area_judges: int = 1, track_changes: bool = False) -> None:
         """`area_source`: this core is one partition of a fleet (numbered so) and hands its
-        congestion shares to `area_judges` judges instead of judging them itself."""
+        congestion shares to `area_judges` judges instead of judging them itself.
+        `track_changes`: keep `touched`, the riders changed since its owner last drained it."""
         self.settings = settings or DetectionSettings()
         self.zones = zones or ZoneMap.empty()
         self.weather = WeatherBook(self.settings.weather)
@@ -116,8 +117,10 @@ class KnightwatchCore:
         # few hundred bytes each).
         self.evicted: dict[str, bytes] = {}
         self._contexts: dict[str, RiderContext] = {}
-        # Riders whose state changed since the owner last drained this (fleet checkpoints).
+        # Riders whose state changed since the owner last drained this (a worker's checkpoints),
+        # kept only for an owner that drains it: otherwise it would hold every id ever seen.
         self.touched: set[str] = set()
+        self.track_changes = track_changes
         self.area_source = area_source
         self._judges = area_judges
         self._judged: dict[int, int] = {}  # judge -> judged until
@@ -134,10 +137,12 @@ class KnightwatchCore:
     @classmethod
     def restore(cls, data: Snapshot, riders: Mapping[str, Snapshot],
                 settings: DetectionSettings | None = None, zones: ZoneMap | None = None, *,
-                area_source: int | None = None, area_judges: int = 1) -> Self:
+                area_source: int | None = None, area_judges: int = 1,
+                track_changes: bool = False) -> Self:
         """Rebuild a core from its snapshot and its riders', with the settings given now."""
         values = fields(data, CORE_KIND, CORE_VERSION)
-        core = cls(settings, zones, area_source=area_source, area_judges=area_judges)
+        core = cls(settings, zones, area_source=area_source, area_judges=area_judges,
+                   track_changes=track_changes)
         cfg = core.settings
         core.clock = EventClock.restore(values["clock"], cfg.timing)
         core.weather = WeatherBook.restore(values["weather"], cfg.weather)
@@ -205,6 +210,7 @@ class KnightwatchCore:
     def _evict_idle(self, before: int) -> None:
         """Riders closed as quiet and still idle since before `before` leave memory."""
         idle = self._idle
+        gone = 0
         while idle and idle[0][0] < before:
             ts, rider_id = heapq.heappop(idle)
             state = self.riders.get(rider_id)
@@ -215,6 +221,11 @@ class KnightwatchCore:
                 self.evicted[rider_id] = zlib.compress(dumps(state.snapshot()))
             del self.riders[rider_id]
             self._contexts.pop(rider_id, None)
+            gone += 1
+        if gone > 1024 and gone > len(self.riders):
+            # A dict keeps its table when emptied: copy the two per-rider maps to size.
+            self.riders = dict(self.riders)
+            self._contexts = dict(self._contexts)
 
     def _worth_keeping(self, state: RiderState) -> bool:
         """Does a quiet rider's state hold anything a fresh one would not, once everything
@@ -289,7 +300,8 @@ class KnightwatchCore:
     def _on_rider_event(self, event: RiderEvent, raw: str | None,
                         source_topic: str) -> list[Emission]:
         rider_id = event.rider_id
-        self.touched.add(rider_id)
+        if self.track_changes:
+            self.touched.add(rider_id)
         state = self.riders.get(rider_id)
         ctx = self._context(rider_id)
         if state is None:
@@ -335,7 +347,8 @@ class KnightwatchCore:
     def _process(self, state: RiderState, events: list[RiderEvent],
                  ctx: RiderContext) -> list[Emission]:
         out: list[Emission] = []
-        self.touched.add(ctx.rider_id)
+        if self.track_changes:
+            self.touched.add(ctx.rider_id)
         pipeline = state.pipeline
         had_deliveries = len(pipeline.delivered)
         for event in events:
@@ -421,7 +434,8 @@ class KnightwatchCore:
                 heapq.heappush(quiet, (max(pending, ts + 1), rider_id))
                 continue
             state.quiet_check = False
-            self.touched.add(rider_id)
+            if self.track_changes:
+                self.touched.add(rider_id)
             out.extend(self._final(state, state.pipeline.close(self._context(rider_id))))
             heapq.heappush(self._idle, (ts, rider_id))
         return out
@@ -432,7 +446,8 @@ class KnightwatchCore:
         riders: set[str] = set()
         while deciding and deciding[0][0] <= settled_until:
             riders.add(heapq.heappop(deciding)[1])
-        self.touched.update(riders)
+        if self.track_changes:
+            self.touched.update(riders)
         for rider_id in sorted(riders):
             pipeline = self.riders[rider_id].pipeline
             out.extend(pipeline.decide_delivered(settled_until, self._context(rider_id)))

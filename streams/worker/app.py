@@ -22,6 +22,7 @@ from streams.worker import metrics
 from streams.worker.ingest_partition import IngestPartition
 from streams.worker.judge_partition import JudgePartition
 from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
+from streams.worker.read_committed import ReadCommittedApp
 from streams.worker.rider_partition import RiderPartition
 from streams.worker.serving import ScoreServing
 from streams.worker.transactional import TransactionalPartition
@@ -48,7 +49,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     datadir = (settings.data_dir / k.group_id).resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     brokers = ";".join(f"kafka://{b.strip()}" for b in k.brokers.split(","))
-    app = faust.App(
+    app = ReadCommittedApp(
         k.group_id,
         broker=brokers,
         broker_credentials=_credentials(settings),

@@ -90,10 +90,10 @@ class IngestPartition(TransactionalPartition):
                    else range(partitions))
         return [(topics.rider_events, None, encoded, p) for p in targets]
 
-    def commit_offset(self) -> int:
-        return self.last_offset + 1
+    def commit_offset(self) -> int | None:
+        return self.last_offset + 1 if self.last_offset >= 0 else None
 
-    def state_records(self) -> list[tuple[bytes, bytes]]:
+    def state_records(self) -> list[tuple[bytes, bytes | None]]:
         return []
 
     def restore(self, state: dict[bytes, bytes]) -> None:

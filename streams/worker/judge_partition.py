@@ -38,10 +38,10 @@ class JudgePartition(TransactionalPartition):
             for p in range(self.settings.kafka.gps_partitions):
                 self.outputs.append((topics.rider_events, None, encoded, p))
 
-    def commit_offset(self) -> int:
-        return self.last_offset + 1
+    def commit_offset(self) -> int | None:
+        return self.last_offset + 1 if self.last_offset >= 0 else None
 
-    def state_records(self) -> list[tuple[bytes, bytes]]:
+    def state_records(self) -> list[tuple[bytes, bytes | None]]:
         return [(_META, dumps(versioned(_META_KIND, _META_VERSION, last_offset=self.last_offset,
                                         judge=self.judge.snapshot())))]
 

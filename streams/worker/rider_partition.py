@@ -41,7 +41,7 @@ class RiderPartition(TransactionalPartition):
                          client_kwargs=client_kwargs)
         self.zones = zones
         self.core = KnightwatchCore(settings.detection, zones, area_source=partition,
-                                    area_judges=k.area_partitions)
+                                    area_judges=k.area_partitions, track_changes=True)
         self.core.clock.input_cap = -(2**62)  # nothing is known to be delivered yet
         t = settings.topics
         self.sources = {(t.gps, partition)} | {
@@ -114,7 +114,7 @@ class RiderPartition(TransactionalPartition):
 
     # -- checkpoints -------------------------------------------------------------------
 
-    def commit_offset(self) -> int:
+    def commit_offset(self) -> int | None:
         riders = self.core.riders
         buffered = self._buffered
         while buffered:
@@ -124,16 +124,18 @@ class RiderPartition(TransactionalPartition):
             if state is not None and (until is None or ts >= until):
                 return buffered[0][0]
             heapq.heappop(buffered)
-        return self.last_offset + 1
+        return self.last_offset + 1 if self.last_offset >= 0 else None
 
-    def state_records(self) -> list[tuple[bytes, bytes]]:
+    def state_records(self) -> list[tuple[bytes, bytes | None]]:
         records = []
         self._dirty |= self.core.touched
         self.core.touched = set()
         for rider_id in sorted(self._dirty):
             snapshot = self.core.rider_snapshot(rider_id)  # in memory or evicted
-            if snapshot is not None:
-                records.append((_RIDER + rider_id.encode(), dumps(snapshot)))
+            # None: a rider forgotten when evicted (nothing durable): a tombstone, so that the
+            # compacted state topic forgets them too.
+            records.append((_RIDER + rider_id.encode(),
+                            None if snapshot is None else dumps(snapshot)))
         if self._meta_dirty:
             progress = [[topic, part, until] for (topic, part), until in
                         sorted(self.progress.items())]
@@ -156,7 +158,7 @@ class RiderPartition(TransactionalPartition):
                   for key, value in state.items() if key.startswith(_RIDER)}
         core = KnightwatchCore.restore(saved["core"], riders, self.settings.detection,
                                        self.zones, area_source=self.partition,
-                                       area_judges=k.area_partitions)
+                                       area_judges=k.area_partitions, track_changes=True)
         self.core = core
         # The serving layer is written after commits; a crash between the two loses a write,
         # so whoever restores the partition writes every restored score again.

@@ -112,8 +112,9 @@ class TransactionalPartition(ABC):
                 assert self.state_topic is not None
                 await producer.send(self.state_topic, value, key=key, partition=self.partition)
             offset = self.commit_offset()
-            await producer.send_offsets_to_transaction(
-                {TopicPartition(self.source_topic, self.partition): offset}, self.group_id)
+            if offset is not None:
+                await producer.send_offsets_to_transaction(
+                    {TopicPartition(self.source_topic, self.partition): offset}, self.group_id)
             await producer.commit_transaction()
             self.on_committed()
             await producer.begin_transaction()
@@ -142,11 +143,13 @@ class TransactionalPartition(ABC):
     def restore(self, state: dict[bytes, bytes]) -> None: ...
 
     @abstractmethod
-    def state_records(self) -> list[tuple[bytes, bytes]]: ...
+    def state_records(self) -> list[tuple[bytes, bytes | None]]: ...
 
     @abstractmethod
-    def commit_offset(self) -> int:
-        """The next offset to consume after a restart from this checkpoint."""
+    def commit_offset(self) -> int | None:
+        """The next offset to consume after a restart from this checkpoint; None when this
+        owner has processed nothing yet, so that it commits none (committing `0` then would
+        send the whole group back to the start of the partition)."""
 
     def on_committed(self) -> None:  # noqa: B027 - optional hook
         """Called once the transaction is committed."""
