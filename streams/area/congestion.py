@@ -16,6 +16,7 @@ from streams.primitives.alerts import rider_alert
 from streams.primitives.ids import derived_id
 from streams.primitives.snapshot import Migration, Snapshot, fields, versioned
 
+_NEVER = -(2**62)  # before any window
 KIND = "area.congestion_map"
 VERSION = 1
 MIGRATIONS: dict[int, Migration] = {}
@@ -96,7 +97,7 @@ class CongestionMap:
         self._open: dict[int, dict[str, _Window]] = {}
         self._cells: dict[str, _Cell] = {}
         self._congested: dict[tuple[str, int], CongestedWindow] = {}
-        self.finalized_until = -(2**62)
+        self.finalized_until = _NEVER
         self.dropped_late = 0
         self.newly_congested: list[CongestedWindow] = []  # judged since last drained
 
@@ -184,10 +185,24 @@ class CongestionMap:
         self._congested[(judged.cell, judged.window_start)] = judged
 
     def finalize(self, until_ts: int) -> list[AreaRiskChange | RiderAlert]:
-        """Judge every window that ends at or before `until_ts`, oldest first."""
+        """Judge every window that ends at or before `until_ts`, oldest first.
+
+        A window with no fix anywhere in this map is judged too while a cell is congested: a
+        jam whose cell empties must clear after the same number of windows however cells are
+        spread over judges (a judge sees only its own cells' fixes)."""
+        previous = self.finalized_until
+        finished = dict(self._pop_finished(until_ts))
         out: list[AreaRiskChange | RiderAlert] = []
-        for start, cells in self._pop_finished(until_ts):
-            out.extend(self._judge(start, cells))
+        start = (self.window_of(previous) if previous > _NEVER
+                 else min(finished, default=None))
+        while start is not None and start + self.window_ms <= until_ts:
+            cells = finished.pop(start, None)
+            if cells is None and not any(c.congested_since is not None
+                                         for c in self._cells.values()):
+                start = min(finished, default=None)  # nothing can change before the next data
+                continue
+            out.extend(self._judge(start, cells or {}))
+            start += self.window_ms
         return out
 
     def _open_window(self, start: int, cell: str) -> _Window | None:

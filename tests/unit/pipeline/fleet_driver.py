@@ -1,8 +1,6 @@
 """Runs the core as a fleet would, in one process: riders spread over partition cores, weather to
 every partition, congestion judged by cell-owning judges from every partition's share."""
 
-import zlib
-
 from schemas import WeatherEvent
 from streams.area.judge import AreaJudge, AreaProgress
 from streams.config.thresholds import DetectionSettings
@@ -10,9 +8,8 @@ from streams.pipeline.processor import KnightwatchCore
 from streams.primitives.emissions import Emission, area_emissions
 from streams.primitives.zones import ZoneMap
 
-
-def _bucket(key: str, n: int) -> int:
-    return zlib.crc32(key.encode()) % n
+# The production partitioner, so that riders and cells spread as they do in a worker fleet.
+from streams.worker.partitioning import partition_for as _bucket
 
 
 def run_fleet(events: list, *, partitions: int = 3, judges: int = 2,
