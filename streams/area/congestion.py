@@ -184,6 +184,10 @@ class CongestionMap:
         """A judgement made elsewhere, kept for exemption look-ups."""
         self._congested[(judged.cell, judged.window_start)] = judged
 
+    def next_window_end(self) -> int | None:
+        """When the oldest open window ends, or None with none open."""
+        return min(self._open) + self.window_ms if self._open else None
+
     def finalize(self, until_ts: int) -> list[AreaRiskChange | RiderAlert]:
         """Judge every window that ends at or before `until_ts`, oldest first.
 

@@ -188,7 +188,14 @@ class KnightwatchCore:
             else:
                 self.stats.duplicates += 1
             return []
-        return self._on_rider_event(event, raw, source_topic)  # type: ignore[arg-type]
+        out = self._on_rider_event(event, raw, source_topic)  # type: ignore[arg-type]
+        if is_fix and self.area_source is None:
+            # An area rule is met by the fix that makes its window final: judge it then.
+            window_end = self.congestion.next_window_end()
+            area_time = self.clock.next_area_time()
+            if window_end is not None and area_time is not None and area_time >= window_end:
+                out += self.advance()
+        return out
 
     def advance(self) -> list[Emission]:
         """Move the area clock to the stream's event time less lateness and idle wait: process

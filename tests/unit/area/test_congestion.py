@@ -1,4 +1,5 @@
 from streams.config.thresholds import DetectionSettings
+from streams.pipeline.processor import KnightwatchCore
 from tests.builders import alerts, of, ride, run_core
 
 
@@ -45,3 +46,21 @@ def test_the_picture_is_in_event_time_windows():
     changes = of(run_core(events, settings=settings), "area_risk")
     assert changes and all((c.window_end_ts - c.ts) == 120_000 for c in changes)
     assert all(c.ts % 120_000 == 0 for c in changes)
+
+
+def test_a_congestion_alert_leaves_with_the_fix_that_makes_its_window_final():
+    # A crawling crowd, then the street flows again long enough for event time to pass the
+    # jam's first window by the lateness and idle wait.
+    events = sorted(_crowd(4, 0) + _crowd(18, 600, duration_s=1800), key=lambda e: e.ts)
+    core = KnightwatchCore()
+    for event in events:
+        before = core.clock.area_time
+        told = alerts(core.ingest(event), "congestion")
+        if told:
+            break
+    else:
+        raise AssertionError("no ingest call returned a congestion alert")
+    window_end = told[0].evidence["window_start_ts"] + core.settings.congestion.window_s * 1000
+    # This fix moved the area clock past the window's end: it made the window final.
+    assert before < window_end <= core.clock.area_time
+    assert {a.rider_id for a in told} == {"c0", "c1", "c2", "c3"}
