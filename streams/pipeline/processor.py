@@ -124,6 +124,9 @@ class KnightwatchCore:
         self.area_source = area_source
         self._judges = area_judges
         self._judged: dict[int, int] = {}  # judge -> judged until
+        # The input topic order events come from, as the owner names it: a lifecycle dead
+        # letter is written when the event is processed, long after its record was read.
+        self._orders_topic = ""
 
     # -- state -----------------------------------------------------------------------------
 
@@ -188,6 +191,8 @@ class KnightwatchCore:
             else:
                 self.stats.duplicates += 1
             return []
+        if kind is OrderEvent and source_topic:
+            self._orders_topic = source_topic
         out = self._on_rider_event(event, raw, source_topic)  # type: ignore[arg-type]
         if is_fix and self.area_source is None:
             # An area rule is met by the fix that makes its window final: judge it then.
@@ -373,7 +378,12 @@ class KnightwatchCore:
             for order in pipeline.delivered[had_deliveries:]:
                 heapq.heappush(self._deciding, (order.delivered_ts, ctx.rider_id))
         # An order event its lifecycle refused came back as a dead letter: not processed.
-        self.stats.processed += len(events) - sum(e.stream == "dead_letters" for e in out)
+        refused = sum(e.stream == "dead_letters" for e in out)
+        self.stats.processed += len(events) - refused
+        if refused and self._orders_topic:
+            out = [e if e.stream != "dead_letters" else Emission(
+                e.stream, e.key, e.value.model_copy(update={"source_topic": self._orders_topic}))
+                for e in out]
         out = self._final(state, out) if out else out
         if state.buffer.released_until is not None:
             # A lateness period of margin: the event-time path may meet an alert at a later

@@ -11,7 +11,7 @@ event time and skipped.
 import heapq
 from typing import Any
 
-from schemas import AlertReview, GpsPing, OrderEvent
+from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
 from streams.pipeline.processor import KnightwatchCore
@@ -47,6 +47,8 @@ class RiderPartition(TransactionalPartition):
         self.sources = {(t.gps, partition)} | {
             (topic, i) for topic in (t.orders, t.reviews, t.weather) for i in range(k.partitions)}
         self.progress: dict[tuple[str, int], int] = {}
+        self._source_topics = {GpsPing: t.gps, OrderEvent: t.orders, AlertReview: t.reviews,
+                               WeatherEvent: t.weather}
         self.restored_scores: list[Output] = []  # every restored rider's latest delta
         self.last_offset = -1
         self.restored_until = -1  # offsets up to here were seen before the restart
@@ -68,7 +70,9 @@ class RiderPartition(TransactionalPartition):
         elif isinstance(record, AreaJudgement):
             emissions = self.core.on_judgement(record)
         else:
-            emissions = self.core.ingest(record)  # type: ignore[arg-type]
+            # The input topic the record came from, for the dead letters of it.
+            source = self._source_topics[type(record)]
+            emissions = self.core.ingest(record, source_topic=source)  # type: ignore[arg-type]
             if isinstance(record, GpsPing | OrderEvent | AlertReview):
                 heapq.heappush(self._buffered, (offset, record.rider_id, record.ts))
             if self.since_checkpoint % 256 == 0:

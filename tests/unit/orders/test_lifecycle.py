@@ -10,6 +10,7 @@ from streams.area.weather import WeatherBook
 from streams.config.thresholds import DetectionSettings
 from streams.detectors.base import RiderContext
 from streams.pipeline.clock import END_OF_TIME
+from streams.pipeline.processor import KnightwatchCore
 from streams.pipeline.rider import RiderPipeline
 from streams.primitives.emissions import Emission
 from streams.primitives.events import Ping
@@ -278,3 +279,11 @@ def test_customer_unreachable_may_repeat():
 def test_a_rejected_tap_gets_no_real_time_reminder_either():
     out = run_core(by_time([*_good(), order("ghost", "picked_up", RIDING_S)]))
     assert alerts(out, "phone_use") == []
+
+
+def test_a_refused_event_names_the_topic_it_was_read_from():
+    core = KnightwatchCore()
+    out = core.ingest(order("ghost", "picked_up", 10), source_topic="prod.order-events")
+    out += core.close()
+    [letter] = _letters(out)
+    assert letter.source_topic == "prod.order-events"
