@@ -119,7 +119,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
             await task.start()
             partitions[(topic, p)] = task
             if isinstance(task, RiderPartition) and task.restored_scores:
-                await serving.publish(task.restored_scores)
+                serving.hand_over(task.restored_scores)
             future.set_result(task)
             return task
         except BaseException as exc:
@@ -146,7 +146,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
         metrics.CHECKPOINTS.labels(stage).inc()
         _count_outputs(settings, committed)
         if stage == "riders":
-            await serving.publish(committed)
+            serving.hand_over(committed)  # written by serve_scores, never awaited here
 
     async def run_stage(stream: faust.StreamT) -> None:
         async for event in stream.noack().events():
@@ -178,6 +178,10 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
             if task.due():
                 await checkpoint(task)
 
+    @app.timer(interval=0.5)
+    async def serve_scores() -> None:
+        await serving.flush()
+
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set, **_: Any) -> None:
         # Every input partition reports its progress, even one that never gets a record.
@@ -201,7 +205,8 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", "partitions": sorted(
-            f"{topic}/{p}" for topic, p in partitions)})
+            f"{topic}/{p}" for topic, p in partitions),
+            "serving": {"healthy": serving.healthy, "riders_waiting": len(serving.pending)}})
 
     return app
 
