@@ -93,7 +93,7 @@ class RiderPartition(TransactionalPartition):
     def on_idle(self, now: float) -> None:
         """Called on a timer (`now`: the monotonic clock): after `idle_after_s` with nothing
         read, event time runs on with the wall clock from the newest record."""
-        idle_ms = round((now - self._last_read) * 1000)
+        idle_ms = int((now - self._last_read) * 1000)
         if not self._idle_ms or idle_ms < self._idle_ms or self._newest_ts is None:
             return
         # From the newest record's own time, not the clock's last move: a second idle call
