@@ -49,13 +49,6 @@ class KafkaSettings(BaseModel):
         "prints the write rate).")
     checkpoint_every: int = Field(
         5000, ge=1, description="... or after this many records, whichever comes first.")
-    idle_after_s: float = Field(
-        30, ge=0, description="A rider partition that has read nothing for this long (wall "
-        "clock) lets its event time run on with the wall clock from its newest record, so its "
-        "buffered records, quiet riders and windows close without a gateway's heartbeat (Flink's "
-        "source idleness). Live, event time follows the wall clock anyway; a backfill that "
-        "pauses longer than the lateness plus the idle wait would find its next records late, "
-        "so raise this for one. 0 turns it off.")
 
     @model_validator(mode="after")
     def _security_consistent(self) -> Self:

@@ -202,12 +202,6 @@ class KnightwatchCore:
                 out += self.advance()
         return out
 
-    def run_on_to(self, ts: int) -> list[Emission]:
-        """No record has come for a while: let event time run on to `ts` (its owner's idle
-        rule, e.g. the wall clock since the last record), as a heartbeat would."""
-        self.clock.observe(ts, trusted=True)
-        return self.advance()
-
     def advance(self) -> list[Emission]:
         """Move the area clock to the stream's event time less lateness and idle wait: process
         riders who went quiet, judge congestion windows, decide settled orders."""

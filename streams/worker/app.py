@@ -9,7 +9,6 @@ agents run the detection core per partition; judge agents decide congestion per 
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import faust
@@ -175,10 +174,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
 
     @app.timer(interval=max(0.2, k.checkpoint_interval_s / 2))
     async def checkpoint_due() -> None:
-        now = time.monotonic()
         for task in list(partitions.values()):
-            if isinstance(task, RiderPartition):
-                task.on_idle(now)
             if task.due():
                 await checkpoint(task)
 

@@ -9,7 +9,6 @@ event time and skipped.
 """
 
 import heapq
-import time
 from typing import Any
 
 from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
@@ -55,9 +54,6 @@ class RiderPartition(TransactionalPartition):
         self.restored_until = -1  # offsets up to here were seen before the restart
         self._buffered: list[tuple[int, str, int]] = []  # (offset, rider, ts) maybe buffered
         self._dirty: set[str] = set()
-        self._last_read = time.monotonic()  # wall clock of the last record read
-        self._newest_ts: int | None = None  # the stream's clock when it was read
-        self._idle_ms = int(settings.kafka.idle_after_s * 1000)
         self._meta_dirty = False
 
     # -- processing --------------------------------------------------------------------
@@ -68,7 +64,6 @@ class RiderPartition(TransactionalPartition):
         self.last_offset = offset
         self.since_checkpoint += 1
         self._meta_dirty = True
-        self._last_read = time.monotonic()
         record = decode_rider_record(value)
         if isinstance(record, InputProgress):
             emissions = self._on_progress(record)
@@ -78,7 +73,6 @@ class RiderPartition(TransactionalPartition):
             # The input topic the record came from, for the dead letters of it.
             source = self._source_topics[type(record)]
             emissions = self.core.ingest(record, source_topic=source)  # type: ignore[arg-type]
-            self._newest_ts = self.core.clock.stream_ts
             if isinstance(record, GpsPing | OrderEvent | AlertReview):
                 heapq.heappush(self._buffered, (offset, record.rider_id, record.ts))
             if self.since_checkpoint % 256 == 0:
@@ -89,20 +83,6 @@ class RiderPartition(TransactionalPartition):
             emissions = [e for e in emissions if e.stream != "dead_letters"
                          or not e.value.error.startswith(_ON_ARRIVAL)]  # type: ignore[attr-defined]
         self._hold(emissions)
-
-    def on_idle(self, now: float) -> None:
-        """Called on a timer (`now`: the monotonic clock): after `idle_after_s` with nothing
-        read, event time runs on with the wall clock from the newest record."""
-        idle_ms = int((now - self._last_read) * 1000)
-        if not self._idle_ms or idle_ms < self._idle_ms or self._newest_ts is None:
-            return
-        # From the newest record's own time, not the clock's last move: a second idle call
-        # must not count the same wait twice.
-        emissions = self.core.run_on_to(self._newest_ts + idle_ms)
-        self._meta_dirty = True
-        if emissions:
-            self._hold(emissions)
-            self.since_checkpoint += 1
 
     def _on_progress(self, record: InputProgress) -> list[Emission]:
         source = (record.topic, record.partition)

@@ -5,12 +5,7 @@ import pytest
 
 from schemas import GpsPing
 from streams.config.settings import load_settings
-from streams.worker.codec import (
-    InputProgress,
-    decode_progress,
-    decode_rider_record,
-    encode_rider_record,
-)
+from streams.worker.codec import InputProgress, decode_rider_record, encode_rider_record
 from streams.worker.rider_partition import RiderPartition
 from tests.builders import by_time, ride
 from tests.unit.orders.helpers import delivery
@@ -77,27 +72,3 @@ def test_restart_from_checkpoint_repeats_nothing_and_loses_nothing(crash_at):
     assert _outputs(before + after) == _outputs(expected)
     kinds = [orjson.loads(v).get("kind") for _, _, v, _ in expected]
     assert "speeding" in kinds
-
-
-def test_an_idle_partition_lets_event_time_run_on_with_the_wall_clock():
-    records = _records()[:-1]  # no heartbeat: nothing moves event time past the ride
-    partition = _partition()
-    _run(partition, records, 0, len(records))
-    newest, before = partition.core.clock.stream_ts, partition.core.clock.area_time
-    idle_s = SETTINGS.kafka.idle_after_s
-    partition.on_idle(partition._last_read + idle_s / 2)  # not idle yet
-    assert partition.outputs == [] and partition.core.clock.area_time == before
-    # Idle for an hour of wall clock: event time runs an hour past the newest record, and
-    # every window up to there is handed to the congestion judges.
-    partition.on_idle(partition._last_read + 3600)
-    timing = SETTINGS.detection.timing
-    expected = newest + 3_600_000 - int((timing.allowed_lateness_s + timing.idle_release_s)
-                                        * 1000)
-    assert partition.core.clock.area_time == expected
-    [handover] = [decode_progress(o[2]) for o in partition.outputs
-                  if o[0] == SETTINGS.topics.area_progress]
-    assert handover.until_ts == expected and partition.due()
-    # The same wait, asked again, moves nothing further.
-    partition.outputs = []
-    partition.on_idle(partition._last_read + 3600)
-    assert partition.outputs == [] and partition.core.clock.area_time == expected
