@@ -76,9 +76,9 @@ class RiderDetectors:
     __slots__ = ("all", "gps")
 
     def __init__(self, gps: GpsCleaner | None = None,
-                 detectors: list[Any] | None = None) -> None:
+                 detectors: list[Detector] | None = None) -> None:
         self.gps = gps or GpsCleaner()
-        self.all: list[Any] = detectors or [spec.factory() for spec in DETECTORS]
+        self.all: list[Detector] = detectors or [spec.factory() for spec in DETECTORS]
 
     def get(self, name: str) -> Any:
         return self.all[DETECTORS.index(_BY_NAME[name])]

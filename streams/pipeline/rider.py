@@ -162,8 +162,8 @@ class RiderPipeline:
             return f"{event.type} of rider {event.rider_id} for rider {self.rider_id}'s orders"
         return self.orders.rejects(event, int(ctx.settings.orders.max_promise_s * 1000))
 
-    def _observe(self, fix: Fix, ctx: RiderContext) -> bool:
-        """Feed the congestion picture and the orders; True when the rider is moving."""
+    def _observe(self, fix: Fix, ctx: RiderContext) -> None:
+        """Feed the congestion picture and the orders."""
         congestion = ctx.congestion
         cell = congestion.cell_of(fix.lat, fix.lon)
         window = congestion.window_of(fix.ts)
@@ -175,7 +175,6 @@ class RiderPipeline:
             self.usual_kmh = speed if self.usual_kmh is None else (
                 self.usual_kmh + _USUAL_SPEED_ALPHA * (speed - self.usual_kmh))  # type: ignore[operator]
         self.orders.on_fix(fix, cell, window, moving)
-        return moving
 
     def _carry_weather_reminder(self, order: OrderState, ts: int, ctx: RiderContext) -> None:
         """An order started under a warning the rider was already reminded of rides under it."""
