@@ -127,6 +127,9 @@ class KnightwatchCore:
         # The input topic order events come from, as the owner names it: a lifecycle dead
         # letter is written when the event is processed, long after its record was read.
         self._orders_topic = ""
+        # Set while an owner re-reads records it had read before its last checkpoint (see
+        # `hold`): nothing is released until they are all back in the buffers.
+        self.holding = False
 
     # -- state -----------------------------------------------------------------------------
 
@@ -206,7 +209,7 @@ class KnightwatchCore:
         """Move the area clock to the stream's event time less lateness and idle wait: process
         riders who went quiet, judge congestion windows, decide settled orders."""
         clock = self.clock.next_area_time()
-        if clock is None:
+        if clock is None or self.holding:
             return []
         self.clock.area_time = clock
         out = self._release_waiting(clock, by_rider_clock=False)
@@ -275,7 +278,23 @@ class KnightwatchCore:
         if cap <= self.clock.input_cap:
             return []
         self.clock.input_cap = cap
+        if self.holding:
+            return []
         out = self._release_waiting(cap - self.clock.lateness_ms, by_rider_clock=True)
+        return out + self.advance()
+
+    def hold(self) -> None:
+        """Restored from a checkpoint whose buffered events are re-read from the input: take
+        them back without releasing anything. The restored clocks stand where they stood at
+        the checkpoint, later than when these events first arrived, so releasing by them
+        before every re-read event is back would make the later ones late."""
+        self.holding = True
+
+    def resume(self) -> list[Emission]:
+        """Every event buffered at the checkpoint is back: release what the clocks allow."""
+        self.holding = False
+        out = self._release_waiting(self.clock.input_cap - self.clock.lateness_ms,
+                                    by_rider_clock=True)
         return out + self.advance()
 
     def judged_until(self) -> int:
@@ -332,7 +351,7 @@ class KnightwatchCore:
         if state.scheduled_ts is None or event.ts < state.scheduled_ts:
             state.scheduled_ts = event.ts
             heapq.heappush(self._waiting, (event.ts, rider_id))
-        if state.buffer.max_ts is None:
+        if state.buffer.max_ts is None or self.holding:
             return out
         release_before = self.clock.rider_final_before(state.buffer.max_ts)
         if state.buffer.earliest_ts() < release_before:  # type: ignore[operator]

@@ -5,7 +5,9 @@ pending events), and the core's own snapshot (weather, congestion shares, clocks
 restarted worker rebuilds them with the settings it is started with. The committed offset is
 that of the oldest event still buffered, so a restart reads the buffered events again instead
 of storing them; events up to the checkpoint that the state already contains are recognised by
-event time and skipped.
+event time and skipped. Until the restarted partition is back at the checkpoint's offset, its
+core releases nothing (`KnightwatchCore.hold`): its restored clocks are those of the
+checkpoint, and releasing by them would make re-read events that follow late.
 """
 
 import heapq
@@ -61,6 +63,8 @@ class RiderPartition(TransactionalPartition):
     def on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
         if offset <= self.last_offset or value is None:
             return  # redelivered within this run
+        if self.core.holding and offset > self.restored_until:
+            self._hold(self.core.resume())  # nothing was left to re-read
         self.last_offset = offset
         self.since_checkpoint += 1
         self._meta_dirty = True
@@ -82,6 +86,8 @@ class RiderPartition(TransactionalPartition):
             # said then. What it releases from the buffer (an order event's lifecycle) was not.
             emissions = [e for e in emissions if e.stream != "dead_letters"
                          or not e.value.error.startswith(_ON_ARRIVAL)]  # type: ignore[attr-defined]
+            if offset == self.restored_until:
+                emissions += self.core.resume()  # every re-read event is back
         self._hold(emissions)
 
     def _on_progress(self, record: InputProgress) -> list[Emission]:
@@ -117,6 +123,11 @@ class RiderPartition(TransactionalPartition):
             self.outputs.append((topic, None, encode_progress(message), judge))
 
     # -- checkpoints -------------------------------------------------------------------
+
+    def due(self) -> bool:
+        # Not while re-reading what the last checkpoint had already read: the state then
+        # stands for no offset of the input.
+        return not self.core.holding and super().due()
 
     def commit_offset(self) -> int | None:
         riders = self.core.riders
@@ -173,6 +184,8 @@ class RiderPartition(TransactionalPartition):
             if rider.pipeline.score.last_delta is not None]
         self.progress = {(topic, part): until for topic, part, until in saved["progress"]}
         self.restored_until = saved["last_offset"]
+        # The input is read again from the oldest event that was still buffered.
+        core.hold()
 
 
 __all__ = ["RiderBuffer", "RiderPartition"]
