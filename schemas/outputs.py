@@ -130,5 +130,8 @@ class DeadLetter(BaseModel):
 
     source_topic: str
     key: str | None
-    raw: str = Field(description="The record as received, as text.")
+    raw: str = Field(description=(
+        "The record's value as received, as text; for a record refused after it was read (late,"
+        " clock ahead, order lifecycle), its canonical JSON; for a replay line that is not a"
+        " record at all, the line. Its first 1 KiB at most."))
     error: str

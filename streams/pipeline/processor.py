@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Self
 
-from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, WeatherEvent
+from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
 from streams.area.congestion import CongestionMap
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.area.weather import WeatherBook
@@ -18,6 +18,7 @@ from streams.pipeline.clock import END_OF_TIME, EventClock
 from streams.pipeline.live import LivePath
 from streams.pipeline.reorder import RiderBuffer, RiderEvent
 from streams.pipeline.rider import RiderPipeline
+from streams.primitives.decode import dead_letter
 from streams.primitives.emissions import Emission, area_emissions
 from streams.primitives.events import HEARTBEAT_PREFIX, Ping
 from streams.primitives.snapshot import Snapshot, dumps, fields, loads, versioned
@@ -165,9 +166,10 @@ class KnightwatchCore:
 
     # -- input -----------------------------------------------------------------------------
 
-    def ingest(self, event: InputEvent, raw: str | None = None, source_topic: str = "",
+    def ingest(self, event: InputEvent, source_topic: str = "",
                arrival_ts: int | None = None) -> list[Emission]:
-        """`arrival_ts`: when the record arrived (the Kafka record's timestamp), if known."""
+        """`source_topic`: the input topic the record came from, for its dead letters.
+        `arrival_ts`: when the record arrived (the Kafka record's timestamp), if known."""
         self.stats.events += 1
         kind = type(event)
         is_fix = kind is GpsPing or kind is Ping
@@ -180,10 +182,10 @@ class KnightwatchCore:
                                                                                arrival_ts)
         if ahead is not None:
             self.stats.rejected += 1
-            return [self._dead(event, raw, source_topic, ahead)]
+            return [self._dead(event, source_topic, ahead)]
         if event.ts < self.clock.area_time:
             self.stats.late += 1
-            return [self._late(event, raw, source_topic, self.clock.area_time)]
+            return [self._late(event, source_topic, self.clock.area_time)]
         if is_fix:
             self.clock.observe(event.ts)
             if kind is GpsPing:
@@ -196,7 +198,7 @@ class KnightwatchCore:
             return []
         if kind is OrderEvent and source_topic:
             self._orders_topic = source_topic
-        out = self._on_rider_event(event, raw, source_topic)  # type: ignore[arg-type]
+        out = self._on_rider_event(event, source_topic)  # type: ignore[arg-type]
         if is_fix and self.area_source is None:
             # An area rule is met by the fix that makes its window final: judge it then.
             window_end = self.congestion.next_window_end()
@@ -334,8 +336,7 @@ class KnightwatchCore:
 
     # -- riders ----------------------------------------------------------------------------
 
-    def _on_rider_event(self, event: RiderEvent, raw: str | None,
-                        source_topic: str) -> list[Emission]:
+    def _on_rider_event(self, event: RiderEvent, source_topic: str) -> list[Emission]:
         rider_id = event.rider_id
         if self.track_changes:
             self.touched.add(rider_id)
@@ -352,7 +353,7 @@ class KnightwatchCore:
             return []
         if outcome == "late":
             self.stats.late += 1
-            return [self._late(event, raw, source_topic, state.buffer.released_until)]
+            return [self._late(event, source_topic, state.buffer.released_until)]
         out = self._live(state, event, ctx)
         if state.scheduled_ts is None or event.ts < state.scheduled_ts:
             state.scheduled_ts = event.ts
@@ -504,19 +505,21 @@ class KnightwatchCore:
 
     # -- bookkeeping -----------------------------------------------------------------------
 
-    def _late(self, event: InputEvent, raw: str | None, source_topic: str,
+    def _late(self, event: InputEvent, source_topic: str,
               processed_until: int | None) -> Emission:
         lateness_s = self.clock.lateness_ms // 1000
-        return self._dead(event, raw, source_topic,
+        return self._dead(event, source_topic,
                           f"late: event time {event.ts} is before {processed_until}, up to which "
                           f"events were already processed (allowed lateness {lateness_s} s)")
 
     @staticmethod
-    def _dead(event: InputEvent, raw: str | None, source_topic: str, error: str) -> Emission:
+    def _dead(event: InputEvent, source_topic: str, error: str) -> Emission:
+        # The record's key is its id, checked on the way in. Its raw is its canonical JSON, not
+        # the bytes it came as: a worker's rider partition only has the decoded record, and
+        # replay must write the same dead letter.
         key = (getattr(event, "order_id", None) or getattr(event, "rider_id", None)
                or getattr(event, "city", None))
-        value = DeadLetter(source_topic=source_topic, key=key,
-                           raw=raw if raw is not None else event.model_dump_json(), error=error)
+        value = dead_letter(source_topic, key, event.model_dump_json(), error)
         return Emission("dead_letters", key, value)
 
     def _count(self, emissions: list[Emission]) -> list[Emission]:

@@ -2,12 +2,13 @@
 
 from typing import Self
 
-from schemas import AlertReview, DeadLetter, OrderEvent, RiderAlert
+from schemas import AlertReview, OrderEvent, RiderAlert
 from streams.config.topics import TopicNames
 from streams.detectors.base import EpisodeClosed, Finding, RiderContext
 from streams.detectors.registry import SCORED_AT_CLOSE, RiderDetectors
 from streams.orders.exemptions import decide, late_by_s, subsidy
 from streams.orders.tracker import OrderState, OrderTracker
+from streams.primitives.decode import dead_letter
 from streams.primitives.emissions import Emission
 from streams.primitives.events import Ping
 from streams.primitives.fix import Fix
@@ -92,8 +93,10 @@ class RiderPipeline:
         if reason is not None:
             # Before anything sees it: no phone-use judgement (no alert, no penalty), and
             # neither the order nor the rider's city changes.
-            letter = DeadLetter(source_topic=ORDER_EVENTS_TOPIC, key=event.order_id,
-                                raw=event.model_dump_json(), error=LIFECYCLE_ERROR + reason)
+            # Its raw is its canonical JSON, as for every record refused after it was read;
+            # the core sets the orders topic its owner named.
+            letter = dead_letter(ORDER_EVENTS_TOPIC, event.order_id, event.model_dump_json(),
+                                 LIFECYCLE_ERROR + reason)
             return [Emission("dead_letters", event.order_id, letter)]
         if event.city:
             self.city = event.city

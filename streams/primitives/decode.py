@@ -62,7 +62,7 @@ def too_large(size: int) -> str:
     return f"record too large: {size} bytes, over the {MAX_RECORD_BYTES}-byte limit; not parsed"
 
 
-def _got(value: Any) -> str:
+def shown_value(value: Any) -> str:
     """What a value was, in JSON's words, short."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -90,7 +90,7 @@ def describe(exc: ValidationError) -> str:
         # Say what was sent where it helps: '"90"' for a number, 1e9 for a speed. Not for a
         # missing field or our own messages, which say it already.
         if err["type"] not in ("missing", "value_error"):
-            msg += f", got {_got(err['input'])}"
+            msg += f", got {shown_value(err['input'])}"
         parts.append(f"{loc}: {msg}")
     more = exc.error_count() - _MAX_ERRORS
     return "invalid " + "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

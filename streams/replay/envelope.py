@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any, BinaryIO
 
+import msgspec
 import orjson
 from pydantic import BaseModel
 
@@ -17,6 +18,7 @@ from streams.primitives.decode import (
     decode_value,
     quoted,
     raw_prefix,
+    shown_value,
     too_large,
 )
 from streams.primitives.emissions import Emission
@@ -27,7 +29,9 @@ from streams.primitives.fast_decode import decode_gps_record
 @dataclass(frozen=True, slots=True)
 class ParsedLine:
     topic: str  # the record's topic, "" when the line has none
-    raw: str  # the line as received, for dead letters
+    # The line as received (its first MAX_RAW_BYTES bytes): the raw of its dead letter when it
+    # is not a record at all. A record's dead letter holds its value instead (`record_value`).
+    raw: str
     # A valid rider-gps record comes as a compact Ping (the core takes either form), any other
     # valid record as its pydantic model.
     value: BaseModel | Ping | DeadLetter
@@ -62,17 +66,49 @@ def parse_line(line: bytes, roles: dict[str, str], *, fast: bool = True) -> Pars
     key = record.get("key")
     if key is not None and not isinstance(key, str):
         key = str(key)
+    # A record's dead letter holds its value as the worker reads it from the topic, not the
+    # envelope around it, so that both write the same dead letter for the same record.
+    value = record_value(line, record["value"])
+    if value is None:
+        return ParsedLine(topic, raw, dead_letter(topic, key, raw, _TOO_DEEP))
+    value_text = value.decode("utf-8", "replace")
     role = roles.get(topic) if isinstance(record["topic"], str) else None
     if role is None:
         shown = quoted(topic) if isinstance(record["topic"], str) else topic[:40]
-        return ParsedLine(topic, raw, dead_letter(topic, key, raw,
+        return ParsedLine(topic, raw, dead_letter(topic, key, value_text,
                                                   f"unknown input topic {shown}"))
     arrival = record.get("timestamp")
     if arrival is not None and (type(arrival) is not int or not 0 <= arrival < 2**53):
         return ParsedLine(topic, raw, dead_letter(
-            topic, key, raw, "invalid timestamp: the envelope's arrival time must be epoch "
-            "milliseconds"))
-    return ParsedLine(topic, raw, decode_value(role, topic, key, record["value"], raw), arrival)
+            topic, key, value_text, "invalid timestamp: the envelope's arrival time must be "
+            f"epoch milliseconds, got {shown_value(arrival)}"))
+    # Parsed from its bytes as the worker parses a Kafka value, so both refuse it alike.
+    return ParsedLine(topic, raw, decode_value(role, topic, key, value, value_text), arrival)
+
+
+class _ValueOnly(msgspec.Struct):
+    value: msgspec.Raw
+
+
+_value_slice = msgspec.json.Decoder(_ValueOnly).decode
+
+
+# msgspec skips nested JSON by recursion, orjson does not: a value nested near Python's
+# recursion limit is JSON to orjson but cannot be sliced out. No model takes such a value.
+_TOO_DEEP = "value nested too deep: not parsed"
+
+
+def record_value(line: bytes, value: Any) -> bytes | None:
+    """The Kafka value a replay line stands for, given `value`, its envelope's `value` as orjson
+    parsed it: a JSON string's text as UTF-8, any other JSON value exactly as it is spelled in
+    the line (spacing, key order, escapes and all). A duplicated `value` is its last, as orjson
+    has it. None for a value nested too deep to be sliced out."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    try:
+        return bytes(_value_slice(line).value)
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 def too_large_line(head: bytes, size: int) -> ParsedLine:

@@ -89,8 +89,8 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
             summary.rejected += 1
             emit([Emission("dead_letters", parsed.value.key, parsed.value)])
         else:
-            emit(core.ingest(parsed.value, raw=parsed.raw,  # type: ignore[arg-type]
-                             source_topic=parsed.topic, arrival_ts=parsed.arrival_ts))
+            emit(core.ingest(parsed.value, source_topic=parsed.topic,  # type: ignore[arg-type]
+                             arrival_ts=parsed.arrival_ts))
         if summary.records % advance_every == 0:
             emit(core.advance())
             progress.update(lines.bytes_read, summary.records)

@@ -50,10 +50,14 @@ class IngestPartition(TransactionalPartition):
             ahead = clock_ahead(parsed.ts, timestamp_ms,  # type: ignore[attr-defined]
                                 int(self.settings.detection.timing.max_clock_ahead_s * 1000))
             if ahead is not None:
-                parsed = dead_letter(self.source_topic, text_key, raw, ahead)
+                # Refused once read, as replay's core refuses it: its raw is its canonical JSON.
+                parsed = dead_letter(self.source_topic, text_key, parsed.model_dump_json(), ahead)
         if isinstance(parsed, DeadLetter):
-            self.outputs.append((topics.dead_letters, key, parsed.model_dump_json().encode(),
-                                 None))
+            # Keyed by the dead letter's own key (cut short, as replay keys it), not the
+            # record's key bytes, which may be of any length.
+            letter_key = None if parsed.key is None else parsed.key.encode()
+            self.outputs.append((topics.dead_letters, letter_key,
+                                 parsed.model_dump_json().encode(), None))
             return
         self.max_ts = max(self.max_ts, parsed.ts)  # type: ignore[attr-defined]
         encoded = encode_rider_record(parsed)  # type: ignore[arg-type]

@@ -144,7 +144,7 @@ def feed(core: KnightwatchCore, parsed: list[ParsedLine]) -> None:
     went quiet are processed every `_ADVANCE_EVERY` records, everything closes at the end."""
     for i, p in enumerate(parsed, 1):
         if not isinstance(p.value, DeadLetter):
-            core.ingest(p.value, raw=p.raw, source_topic=p.topic)  # type: ignore[arg-type]
+            core.ingest(p.value, source_topic=p.topic)  # type: ignore[arg-type]
         if i % _ADVANCE_EVERY == 0:
             core.advance()
     core.close()
@@ -267,7 +267,7 @@ def alert_latency(lines: list[bytes], zones: ZoneMap, settings: KnightwatchSetti
         value = p.value
         if not isinstance(value, DeadLetter):
             started = clock()
-            out = core.ingest(value, raw=p.raw, source_topic=p.topic)  # type: ignore[arg-type]
+            out = core.ingest(value, source_topic=p.topic)  # type: ignore[arg-type]
             returned = clock()
             if isinstance(value, Ping | GpsPing) and not value.rider_id.startswith(
                     HEARTBEAT_PREFIX):
@@ -310,7 +310,7 @@ def ingest_lines(core: KnightwatchCore, lines: list[bytes], roles: dict[str, str
     record (its compact fix and that fix's own strings) is counted."""
     for i, line in enumerate(lines, 1):
         p = parse_line(line, roles)
-        core.ingest(p.value, raw=p.raw, source_topic=p.topic)  # type: ignore[arg-type]
+        core.ingest(p.value, source_topic=p.topic)  # type: ignore[arg-type]
         if i % _ADVANCE_EVERY == 0:
             core.advance()
 
