@@ -1,23 +1,51 @@
-"""Throughput of the Kafka worker fleet against the local broker, 1 worker beside 2, and the
-live alert latency of one worker at its default settings.
+"""The Kafka worker fleet against the local broker, side by side in one run: a bare kafka-python
+consumer on the same input, the fleet's sustained rate with 1 and with 2 workers, their ratios,
+and the live alert latency of one worker under background load at half the 1-worker rate.
 
     make bench-fleet      # starts the local Kafka and Redis first
+    python -m tests.bench.bench_fleet [--hours 24]   # a full run: ~2-3 min on a 2-core machine
     python -m tests.bench.bench_fleet --latency-only [--riders 20] [--background-rate 50]
 
-Throughput: produces the same city (N hours of the replay test city) to a fresh deployment,
-starts the workers, and times from start to the moment every expected output is committed; the
-same input through `replay` is timed alongside.
+Prints, and writes as JSON to bench/results/fleet.json (not with --latency-only):
 
-Latency: a fresh deployment at the worker's default settings; once its worker is assigned and
-has committed a warm-up alert from every rider partition, riders ride live (event time = wall
-clock, one fix a second) until each meets the speeding rule at a fix known in advance. Reported:
-from that fix's acknowledgement by the broker to a read_committed consumer seeing the alert.
+- Input: `--hours` hours of the replay test city (~1,780 records an hour, nearly all GPS fixes),
+  produced to a fresh deployment at the worker's default settings (partition counts,
+  checkpoint interval and size) before any worker starts; the same lines through `replay`
+  (one process, no Kafka) are timed alongside and give the outputs expected.
+- Bare consumer: a kafka-python KafkaConsumer reads that deployment's pre-loaded `rider-gps`
+  topic from the beginning to its end and `json.loads` each value: records/s by the wall clock
+  and CPU-seconds per 100k records (time.process_time around the consume loop).
+- Fleet, 1 worker then 2 (a fresh deployment each, the same input): every ~0.2 s the run reads
+  the group's committed offsets on the input topics, the committed outputs (read_committed)
+  and the worker processes' CPU time (utime + stime of /proc/<pid>/stat). The *sustained* rate
+  leaves start-up out (process start, group join, assignment, first checkpoint): it is the
+  input records after the first committed input offset, divided by the time from that moment
+  to the one every expected output is committed. The ingest stage finishes well before the
+  rider stage on a pre-loaded input, so the rate of the input offsets alone (first commit to
+  all committed) is printed beside it but is not the fleet's rate. CPU-seconds per 100k
+  records: the workers' CPU over the same window. From start to done is printed too.
+- Ratios: the per-worker sustained rate over the bare consumer's (target >= 0.5, printed as
+  met or NOT met) and 2 workers over 1.
+- Latency: a fresh deployment at the worker's default settings; once its worker is assigned and
+  has committed a warm-up alert from every rider partition, other riders send background fixes
+  at half the 1-worker sustained rate just measured (`--background-rate` overrides; with
+  `--latency-only` and no rate, half the rate in bench/results/fleet.json, else 50/s), and
+  `--riders` riders ride live (event time = wall clock, one fix a second) until each meets the
+  speeding rule at a fix known in advance. Reported: from that fix's acknowledgement by the
+  broker to a read_committed consumer seeing the alert, p50/p99/max.
+
+Absolute figures vary with the machine and whatever else runs on it: what one run says is the
+ratios, each measured side by side in it. The worker's rate falls as the pre-loaded backlog
+grows (its rider stage works through most of it after ingest), so compare runs only at the same
+`--hours`; the default of 24 keeps a full run at ~2-3 minutes on a 2-core machine, where 72
+hours took more than the 600 s a fleet run is allowed.
 """
 
 import argparse
 import heapq
 import json
 import math
+import os
 import re
 import sys
 import tempfile
@@ -25,10 +53,11 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+import orjson
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from streams.config.settings import KafkaSettings
@@ -36,6 +65,7 @@ from streams.config.thresholds import Speeding
 from streams.primitives.geo import offset
 from streams.worker.partitioning import partition_for
 from streams.worker.topics import topic_plan
+from tests.bench.bench_core import machine
 from tests.integration.fleet import BROKERS, OUTPUTS, Fleet
 from tests.integration.scenario import canonical, city_lines, replayed
 
@@ -43,6 +73,16 @@ from tests.integration.scenario import canonical, city_lines, replayed
 DEFAULTS = KafkaSettings()
 TARGET_MS = 2000  # an alert committed within 2 s of the fix that completes its rule ...
 AIM_P99_MS = 250  # ... and, beyond that, a p99 under 250 ms
+# A worker should decode and process at least half as fast as a bare consumer only decodes.
+TARGET_RATIO = 0.5
+# 24 hours: ~43k records; a full run (both fleets, the latency run, the topics' set-up and
+# deletion) takes ~2-3 minutes on a 2-core machine. The README quotes a run at this default.
+DEFAULT_HOURS = 24
+FALLBACK_BACKGROUND_RATE = 50  # --latency-only, no rate given and no earlier results
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "fleet.json"
+SAMPLE_S = 0.2  # how often a fleet run reads committed offsets, outputs and CPU time
+RUN_TIMEOUT_S = 600
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 ORIGIN = (31.2304, 121.4737)  # Shanghai, People's Square
 CRUISE_KMH = 18.0
@@ -52,10 +92,20 @@ RAMP_KMH = (18.0,) * 4 + (25.0, 32.0)
 FAST_KMH = 40.0
 
 
+def default_fleet(workdir: Path) -> Fleet:
+    """A deployment at every Kafka setting's default (Fleet uses one partition count for GPS
+    and the other topics; their defaults are equal)."""
+    return Fleet(workdir, partitions=DEFAULTS.gps_partitions,
+                 area_partitions=DEFAULTS.area_partitions,
+                 checkpoint_interval_s=DEFAULTS.checkpoint_interval_s,
+                 checkpoint_every=DEFAULTS.checkpoint_every)
+
+
 def committed_count(fleet: Fleet) -> KafkaConsumer:
     topics = [fleet.settings.topics.output(s) for s in OUTPUTS]
     return KafkaConsumer(*topics, bootstrap_servers=BROKERS, isolation_level="read_committed",
-                         auto_offset_reset="earliest", group_id=None, consumer_timeout_ms=200)
+                         auto_offset_reset="earliest", group_id=None,
+                         consumer_timeout_ms=int(SAMPLE_S * 1000))
 
 
 def delete_topics(fleet: Fleet) -> None:
@@ -72,28 +122,226 @@ def delete_topics(fleet: Fleet) -> None:
         admin.close()
 
 
-def run(lines: list[bytes], expected: int, workers: int) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        fleet = Fleet(Path(tmp), partitions=6, area_partitions=2,
-                      checkpoint_interval_s=DEFAULTS.checkpoint_interval_s,
-                      checkpoint_every=DEFAULTS.checkpoint_every)
-        fleet.create_topics()
-        fleet.produce(lines)
-        consumer = committed_count(fleet)
-        started = time.monotonic()
-        for i in range(workers):
-            fleet.start_worker(i)
-        seen = 0
+# -- throughput ------------------------------------------------------------------------------
+
+
+def input_partitions(fleet: Fleet, *, gps_only: bool = False) -> list[TopicPartition]:
+    t, k = fleet.settings.topics, fleet.settings.kafka
+    partitions = [TopicPartition(t.gps, p) for p in range(k.gps_partitions)]
+    if not gps_only:
+        partitions += [TopicPartition(topic, p) for topic in (t.orders, t.weather, t.reviews)
+                       for p in range(k.partitions)]
+    return partitions
+
+
+def end_offsets(partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    consumer = KafkaConsumer(bootstrap_servers=BROKERS, group_id=None)
+    try:
+        return consumer.end_offsets(partitions)
+    finally:
+        consumer.close()
+
+
+@dataclass
+class BareResult:
+    """A bare kafka-python consumer reading and decoding the pre-loaded GPS topic."""
+
+    topic: str
+    records: int
+    seconds: float
+    cpu_seconds: float
+    undecodable: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds
+
+    @property
+    def cpu_per_100k(self) -> float:
+        return self.cpu_seconds / self.records * 100_000
+
+
+def bare_consume(fleet: Fleet) -> BareResult:
+    """Reads the GPS topic from the beginning to its end offsets with KafkaConsumer (default
+    fetch settings, no group) and json.loads every value; only the loop is timed."""
+    partitions = input_partitions(fleet, gps_only=True)
+    ends = end_offsets(partitions)
+    total = sum(ends.values())
+    consumer = KafkaConsumer(bootstrap_servers=BROKERS, group_id=None,
+                             auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    count = undecodable = 0
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        while count < total:
+            for records in consumer.poll(timeout_ms=1000).values():
+                for msg in records:
+                    try:
+                        json.loads(msg.value)
+                    except ValueError:
+                        undecodable += 1
+                    count += 1
+            if time.perf_counter() - wall > RUN_TIMEOUT_S:
+                raise RuntimeError(f"bare consumer read {count} of {total} in "
+                                   f"{RUN_TIMEOUT_S} s")
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        consumer.close()
+    return BareResult(fleet.settings.topics.gps, count, wall, cpu, undecodable)
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """utime + stime of the processes (all their threads); None when one cannot be read."""
+    total = 0
+    for pid in pids:
         try:
-            while seen < expected:
-                seen += sum(1 for _ in consumer)
-                if time.monotonic() - started > 600:
-                    raise RuntimeError(f"only {seen} of {expected} outputs after 600 s")
-            return time.monotonic() - started
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        total += int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+    return total / CLOCK_TICKS
+
+
+def committed_input(admin: KafkaAdminClient, group: str,
+                    partitions: list[TopicPartition]) -> int | None:
+    """Input records the group has committed (offsets summed); None when the broker did not
+    say (a coordinator moving, a busy broker): the sample is skipped."""
+    try:
+        offsets = admin.list_group_offsets({group: partitions}).get(group, {})
+    except KafkaError:
+        return None
+    return sum(max(0, o.offset) for o in offsets.values())
+
+
+@dataclass
+class Sample:
+    at_s: float  # since the workers were started
+    committed: int | None  # input records committed by the group
+    outputs: int  # committed output records seen
+    cpu_s: float | None  # the workers' CPU time
+
+
+@dataclass
+class FleetRun:
+    workers: int
+    records: int  # input records, every input topic (with the end-of-input heartbeats)
+    expected: int
+    samples: list[Sample] = field(default_factory=list)
+    first_commit: Sample | None = None  # the first sample with an input offset committed
+    ingest_done: Sample | None = None  # the first with every input offset committed
+    done: Sample | None = None  # the one that saw the last expected output
+
+    @property
+    def window_records(self) -> int:
+        assert self.first_commit is not None and self.first_commit.committed is not None
+        return self.records - self.first_commit.committed
+
+    @property
+    def sustained_s(self) -> float:
+        assert self.done is not None and self.first_commit is not None
+        return max(1e-9, self.done.at_s - self.first_commit.at_s)
+
+    @property
+    def sustained_rate(self) -> float:
+        return self.window_records / self.sustained_s
+
+    @property
+    def per_worker_rate(self) -> float:
+        return self.sustained_rate / self.workers
+
+    @property
+    def ingest_rate(self) -> float | None:
+        if self.ingest_done is None or self.first_commit is None:
+            return None
+        return self.window_records / max(1e-9, self.ingest_done.at_s - self.first_commit.at_s)
+
+    @property
+    def cpu_per_100k(self) -> float | None:
+        if self.done is None or self.first_commit is None:
+            return None
+        if self.done.cpu_s is None or self.first_commit.cpu_s is None:
+            return None
+        return (self.done.cpu_s - self.first_commit.cpu_s) / self.window_records * 100_000
+
+    def to_json(self) -> dict:
+        assert self.done is not None and self.first_commit is not None
+        return {
+            "workers": self.workers, "input_records": self.records,
+            "outputs_expected": self.expected,
+            "first_input_commit_s": round(self.first_commit.at_s, 2),
+            "records_committed_at_first_commit": self.first_commit.committed,
+            "ingest_done_s": None if self.ingest_done is None else round(self.ingest_done.at_s,
+                                                                         2),
+            "every_output_committed_s": round(self.done.at_s, 2),
+            "sustained_window_s": round(self.sustained_s, 2),
+            "sustained_records_per_s": round(self.sustained_rate),
+            "per_worker_records_per_s": round(self.per_worker_rate),
+            "ingest_stage_records_per_s": None if self.ingest_rate is None
+            else round(self.ingest_rate),
+            "start_to_done_records_per_s": round(self.records / self.done.at_s),
+            "worker_cpu_s_per_100k_records": None if self.cpu_per_100k is None
+            else round(self.cpu_per_100k, 2),
+            "worker_cpu_s_whole_run": self.done.cpu_s,
+            "timeline": [[round(s.at_s, 2), s.committed, s.outputs, s.cpu_s]
+                         for s in self.samples],
+        }
+
+
+def run(lines: list[bytes], expected: int, workers: int,
+        bare: bool = False) -> tuple[FleetRun, BareResult | None]:
+    """A fresh deployment, the input produced, then `workers` workers started together; with
+    `bare`, the bare consumer reads the pre-loaded GPS topic first."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fleet = default_fleet(Path(tmp))
+        fleet.create_topics()
+        admin = consumer = None
+        try:
+            fleet.produce(lines)
+            bare_result = bare_consume(fleet) if bare else None
+            partitions = input_partitions(fleet)
+            result = FleetRun(workers, sum(end_offsets(partitions).values()), expected)
+            group = fleet.settings.kafka.group_id
+            admin = KafkaAdminClient(bootstrap_servers=BROKERS)
+            consumer = committed_count(fleet)
+            started = time.monotonic()
+            for i in range(workers):
+                fleet.start_worker(i)
+            seen = 0
+            while result.done is None:
+                seen += sum(1 for _ in consumer)  # waits SAMPLE_S for more
+                committed = committed_input(admin, group, partitions)
+                sample = Sample(time.monotonic() - started, committed, seen,
+                                cpu_seconds([p.pid for p in fleet.workers.values()]))
+                result.samples.append(sample)
+                if result.first_commit is None and committed:
+                    result.first_commit = sample
+                if result.ingest_done is None and committed == result.records:
+                    result.ingest_done = sample
+                if seen >= expected and result.first_commit is not None:
+                    result.done = sample
+                check_workers(fleet, "the benchmark's outputs")
+                if sample.at_s > RUN_TIMEOUT_S:
+                    raise RuntimeError(f"{workers} worker(s): only {seen} of {expected} outputs "
+                                       f"after {RUN_TIMEOUT_S} s; see {fleet.workdir}")
+            return result, bare_result
         finally:
-            consumer.close()
+            if consumer is not None:
+                consumer.close()
+            if admin is not None:
+                admin.close()
             fleet.stop_all()
             delete_topics(fleet)
+
+
+def check_workers(fleet: Fleet, what: str) -> None:
+    """A worker that exited is an error at once."""
+    for index, proc in fleet.workers.items():
+        if proc.poll() is not None:
+            log = (fleet.workdir / f"worker-{index}.log").read_text(errors="replace")
+            raise RuntimeError(f"worker {index} exited ({proc.returncode}) while waiting "
+                               f"for {what}; its log ends:\n{log[-2000:]}")
 
 
 # -- live alert latency ----------------------------------------------------------------------
@@ -209,11 +457,7 @@ def wait_for(fleet: Fleet, done: Callable[[], bool], timeout_s: float, what: str
     """Polls `done` until true or `timeout_s`; a worker that exits is an error at once."""
     deadline = time.monotonic() + timeout_s
     while not done():
-        for index, proc in fleet.workers.items():
-            if proc.poll() is not None:
-                log = (fleet.workdir / f"worker-{index}.log").read_text(errors="replace")
-                raise RuntimeError(f"worker {index} exited ({proc.returncode}) while waiting "
-                                   f"for {what}; its log ends:\n{log[-2000:]}")
+        check_workers(fleet, what)
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
@@ -318,6 +562,7 @@ class LatencyResult:
     riders: int
     stagger_s: float
     background_rate: int
+    background_basis: str = ""  # where the rate comes from
     background_sent: float = 0.0  # the rate actually sent
     ready_s: float = 0.0  # worker start to warm-up alerts committed
     latencies_ms: list[float] = field(default_factory=list)
@@ -341,12 +586,7 @@ def start_ready(fleet: Fleet, watch: AlertWatch) -> float:
 def live_latency(riders: int, stagger_s: float, background_rate: int) -> LatencyResult:
     result = LatencyResult(riders, stagger_s, background_rate)
     with tempfile.TemporaryDirectory() as tmp:
-        # Every Kafka setting at its default (Fleet uses one count for GPS and other topics;
-        # their defaults are equal).
-        fleet = Fleet(Path(tmp), partitions=DEFAULTS.gps_partitions,
-                      area_partitions=DEFAULTS.area_partitions,
-                      checkpoint_interval_s=DEFAULTS.checkpoint_interval_s,
-                      checkpoint_every=DEFAULTS.checkpoint_every)
+        fleet = default_fleet(Path(tmp))
         fleet.create_topics()
         rule = fleet.settings.detection.speeding
         if FAST_KMH - rule.national_cap_kmh <= rule.tolerance_kmh:
@@ -406,8 +646,9 @@ def print_latency(r: LatencyResult) -> None:
           f"{DEFAULTS.checkpoint_interval_s:g} s / {DEFAULTS.checkpoint_every:,} records, "
           f"{DEFAULTS.gps_partitions} partitions)")
     print(f"  {r.riders} riders, starts {r.stagger_s:g} s apart, 1 fix/s, 18 -> 40 km/h; "
-          f"background {r.background_rate} records/s (sent {r.background_sent:,.0f}/s); "
           f"worker ready after {r.ready_s:.1f} s")
+    print(f"  background {r.background_rate:,} records/s ({r.background_basis}); sent "
+          f"{r.background_sent:,.0f}/s")
     if not r.latencies_ms:
         print(f"  no speeding alert committed of {r.riders} expected: target NOT met")
         return
@@ -439,26 +680,118 @@ def _print_breakdown(r: LatencyResult) -> None:
     print(f"  worker's mean checkpoint commit (whole run): {stages or 'n/a'}")
 
 
-def throughput(hours: int) -> None:
+def latency_json(r: LatencyResult) -> dict:
+    lat = r.latencies_ms
+    figures = {"p50": round(percentile(lat, 0.5)), "p99": round(percentile(lat, 0.99)),
+               "max": round(max(lat))} if lat else None
+    return {**{k: v for k, v in asdict(r).items()
+               if k not in ("latencies_ms", "ingest_ms", "rider_ms", "checkpoints")},
+            "background_sent": round(r.background_sent), "ready_s": round(r.ready_s, 1),
+            "fix_ack_to_alert_seen_ms": figures, "alerts_committed": len(lat),
+            "within_target": sum(1 for v in lat if v <= TARGET_MS), "target_ms": TARGET_MS,
+            "latencies_ms": [round(v, 1) for v in lat],
+            "checkpoint_mean_ms": {s: {"mean_ms": round(ms, 1), "count": n}
+                                   for s, (ms, n) in r.checkpoints.items()}}
+
+
+def throughput(hours: int) -> dict:
     lines = city_lines(copies=hours)
     started = time.monotonic()
     expected = len(canonical(replayed(lines)))
     replay_s = time.monotonic() - started
-    print(f"input: {len(lines):,} records; {expected:,} outputs expected", file=sys.stderr)
-    one = run(lines, expected, 1)
-    two = run(lines, expected, 2)
-    print(f"{'':<22}{'seconds':>9}{'records/s':>12}")
-    print(f"{'replay (one process)':<22}{replay_s:>9.1f}{len(lines) / replay_s:>12,.0f}")
-    print(f"{'fleet, 1 worker':<22}{one:>9.1f}{len(lines) / one:>12,.0f}")
-    print(f"{'fleet, 2 workers':<22}{two:>9.1f}{len(lines) / two:>12,.0f}")
-    print(f"ratio 1 worker / replay time   {one / replay_s:6.1f}x (includes start-up and "
-          f"group join)")
-    print(f"ratio 2 workers / 1 worker     {two / one:6.2f}x")
+    print(f"input: {hours} hours of the test city, {len(lines):,} records; {expected:,} outputs "
+          f"expected", file=sys.stderr)
+    one, bare = run(lines, expected, 1, bare=True)
+    assert bare is not None
+    print(f"1 worker: {one.sustained_rate:,.0f} records/s sustained", file=sys.stderr)
+    two, _ = run(lines, expected, 2)
+    return {"hours": hours, "lines": len(lines), "outputs_expected": expected,
+            "settings": {"gps_partitions": DEFAULTS.gps_partitions,
+                         "partitions": DEFAULTS.gps_partitions,
+                         "area_partitions": DEFAULTS.area_partitions,
+                         "checkpoint_interval_s": DEFAULTS.checkpoint_interval_s,
+                         "checkpoint_every": DEFAULTS.checkpoint_every},
+            "replay": {"seconds": round(replay_s, 2),
+                       "records_per_s": round(len(lines) / replay_s)},
+            "bare_consumer": {**asdict(bare), "seconds": round(bare.seconds, 3),
+                              "cpu_seconds": round(bare.cpu_seconds, 3),
+                              "records_per_s": round(bare.rate),
+                              "cpu_s_per_100k_records": round(bare.cpu_per_100k, 2)},
+            "one_worker": one.to_json(), "two_workers": two.to_json(),
+            "ratios": {"per_worker_over_bare_1_worker": round(one.per_worker_rate / bare.rate, 4),
+                       "per_worker_over_bare_2_workers": round(two.per_worker_rate / bare.rate,
+                                                               4),
+                       "target": TARGET_RATIO,
+                       "target_met_1_worker": one.per_worker_rate / bare.rate >= TARGET_RATIO,
+                       "target_met_2_workers": two.per_worker_rate / bare.rate >= TARGET_RATIO,
+                       "two_over_one_workers": round(two.sustained_rate / one.sustained_rate,
+                                                     3)}}
+
+
+def print_throughput(t: dict) -> None:
+    bare, one, two, ratios = (t["bare_consumer"], t["one_worker"], t["two_workers"],
+                              t["ratios"])
+    s = t["settings"]
+    print(f"input: {t['hours']} hours of the test city, {one['input_records']:,} input records "
+          f"({bare['records']:,} on rider-gps); {t['outputs_expected']:,} outputs expected;\n"
+          f"  worker defaults ({s['gps_partitions']} partitions, checkpoint "
+          f"{s['checkpoint_interval_s']:g} s / {s['checkpoint_every']:,} records)")
+    print(f"{'':<44}{'records/s':>10}{'CPU-s/100k':>12}")
+    print(f"{'1. bare consumer (kafka-python, json.loads)':<44}{bare['records_per_s']:>10,}"
+          f"{bare['cpu_s_per_100k_records']:>12.2f}")
+    print(f"{'   replay (one process, no Kafka)':<44}{t['replay']['records_per_s']:>10,}")
+    for name, r in (("2. fleet, 1 worker, sustained", one),
+                    ("   fleet, 2 workers, sustained", two)):
+        cpu = r["worker_cpu_s_per_100k_records"]
+        print(f"{name:<44}{r['sustained_records_per_s']:>10,}"
+              f"{'n/a' if cpu is None else format(cpu, '.2f'):>12}")
+    print("   sustained: input records after the group's first committed input offset / time "
+          "from it to\n   every expected output committed (start-up left out); CPU: the "
+          "workers' utime+stime then")
+    for label, r in (("1 worker: ", one), ("2 workers:", two)):
+        ingest = r["ingest_stage_records_per_s"]
+        print(f"   {label} first input commit {r['first_input_commit_s']:.1f} s after start, "
+              f"all input committed {r['ingest_done_s']:.1f} s, every output "
+              f"{r['every_output_committed_s']:.1f} s")
+        print(f"   {'':<10} input offsets alone (ingest stage) "
+              f"{'n/a' if ingest is None else format(ingest, ',')} records/s; start to done "
+              f"{r['start_to_done_records_per_s']:,} records/s")
+
+    def verdict(workers: int) -> str:
+        met = ratios[f"target_met_{workers}_worker{'s' if workers > 1 else ''}"]
+        return "met" if met else "NOT met"
+
+    per_one, per_two = (ratios["per_worker_over_bare_1_worker"],
+                        ratios["per_worker_over_bare_2_workers"])
+    print(f"3. per-worker sustained rate / bare consumer rate (target >= {TARGET_RATIO}):")
+    print(f"   1 worker {per_one:.3f} ({verdict(1)}, {per_one / TARGET_RATIO:.1%} of the "
+          f"target); 2 workers {per_two:.3f} each ({verdict(2)})")
+    print(f"   2 workers / 1 worker (sustained): {ratios['two_over_one_workers']:.2f}x")
+    if one["worker_cpu_s_per_100k_records"] is not None:
+        print(f"   CPU per record, 1 worker / bare consumer: "
+              f"{one['worker_cpu_s_per_100k_records'] / bare['cpu_s_per_100k_records']:.0f}x")
+
+
+def background_rate(args: argparse.Namespace, results: dict) -> tuple[int, str]:
+    """The latency run's background rate and where it comes from."""
+    if args.background_rate is not None:
+        return args.background_rate, "--background-rate"
+    if "throughput" in results:
+        rate = results["throughput"]["one_worker"]["sustained_records_per_s"]
+        return round(rate / 2), f"half the 1-worker sustained {rate:,}/s just measured"
+    try:
+        earlier = json.loads(args.out.read_text())
+        rate = earlier["throughput"]["one_worker"]["sustained_records_per_s"]
+        return round(rate / 2), (f"half the 1-worker sustained {rate:,}/s of {args.out.name} "
+                                 f"({earlier['machine']['started_utc']})")
+    except (OSError, ValueError, KeyError, TypeError):
+        return FALLBACK_BACKGROUND_RATE, f"no earlier {args.out.name}: the fallback"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--hours", type=int, default=12)
+    parser.add_argument("--hours", type=int, default=DEFAULT_HOURS,
+                        help="hours of the test city pre-loaded for the throughput runs")
     parser.add_argument("--latency-only", action="store_true",
                         help="skip the throughput runs; only the live alert latency")
     parser.add_argument("--riders", type=int, default=20, help="live riders timed")
@@ -466,14 +799,35 @@ def main(argv: list[str] | None = None) -> int:
     # at spread-out points of the checkpoint cycle, not at the same few.
     parser.add_argument("--stagger", type=float, default=0.23,
                         help="seconds between the live riders' starts")
-    parser.add_argument("--background-rate", type=int, default=50,
-                        help="other riders' fixes per second during the latency run")
+    parser.add_argument("--background-rate", type=int, default=None,
+                        help="other riders' fixes per second during the latency run "
+                             "(default: half the 1-worker sustained rate)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    results: dict = {"machine": machine()}
+    m = results["machine"]
+    print(f"cores: {m['cpu_count']} ({m['usable_cpus']} usable); load average {m['load_avg_1m']} "
+          f"at start; Python {m['python']}; {m['started_utc']}")
     if not args.latency_only:
-        throughput(args.hours)
+        results["throughput"] = throughput(args.hours)
+        print_throughput(results["throughput"])
     # Its own output, then a flush: the throughput table stays readable if this part fails.
     sys.stdout.flush()
-    print_latency(live_latency(args.riders, args.stagger, args.background_rate))
+    rate, basis = background_rate(args, results)
+    latency = live_latency(args.riders, args.stagger, rate)
+    latency.background_basis = basis
+    print("4. ", end="")
+    print_latency(latency)
+    results["latency"] = latency_json(latency)
+    results["machine"]["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    print(f"load average at end {results['machine']['load_avg_1m_at_end']} (figures move with "
+          f"the machine's load: compare the ratios of one run, not figures across runs)")
+    if args.latency_only:
+        print(f"(--latency-only: {args.out} not written)")
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
+    print(f"wrote {args.out}")
     return 0
 
 
