@@ -49,6 +49,23 @@ class KafkaSettings(BaseModel):
         "prints the write rate).")
     checkpoint_every: int = Field(
         5000, ge=1, description="... or after this many records, whichever comes first.")
+    idle_after_s: float = Field(
+        30, ge=0, description="A rider partition with no input record for this long (wall "
+        "clock), whose inputs all said lately that they are caught up, is idle: its event time "
+        "runs on to the wall clock, so its buffered records, quiet riders, windows and orders "
+        "close without a gateway's heartbeat (Flink's source idleness; replay does the same at "
+        "the end of its file). Live, event time is the wall clock anyway. A backfill of old "
+        "records that stalls for longer would find its next records late: turn this off (0) "
+        "for one and end it with heartbeats.")
+
+    @model_validator(mode="after")
+    def _idle_after_checkpoints(self) -> Self:
+        # The ingest stage forwards records once per checkpoint: a shorter wait would call a
+        # partition idle between two of its forwards.
+        if 0 < self.idle_after_s <= self.checkpoint_interval_s:
+            raise conflict(f"idle_after_s ({self.idle_after_s}) must be 0 (off) or longer "
+                           f"than checkpoint_interval_s ({self.checkpoint_interval_s})")
+        return self
 
     @model_validator(mode="after")
     def _security_consistent(self) -> Self:

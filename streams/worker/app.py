@@ -9,6 +9,7 @@ agents run the detection core per partition; judge agents decide congestion per 
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import faust
@@ -174,7 +175,10 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
 
     @app.timer(interval=max(0.2, k.checkpoint_interval_s / 2))
     async def checkpoint_due() -> None:
+        now, wall_ms = time.monotonic(), int(time.time() * 1000)
         for task in list(partitions.values()):
+            if isinstance(task, RiderPartition) and task.on_idle(now, wall_ms):
+                metrics.IDLE_RUN_ONS.inc()
             if task.due():
                 await checkpoint(task)
 

@@ -21,6 +21,7 @@ class InputProgress:
     partition: int
     until_ts: int
     caught_up: bool
+    sent_ms: int = 0  # the input partition's wall clock when it said so
 
 
 RiderRecord = (Ping | GpsPing | OrderEvent | AlertReview | WeatherEvent | AreaJudgement
@@ -30,7 +31,8 @@ RiderRecord = (Ping | GpsPing | OrderEvent | AlertReview | WeatherEvent | AreaJu
 def encode_rider_record(record: RiderRecord) -> bytes:
     if isinstance(record, InputProgress):
         return orjson.dumps({"k": "progress", "topic": record.topic, "p": record.partition,
-                             "until": record.until_ts, "caught_up": record.caught_up})
+                             "until": record.until_ts, "caught_up": record.caught_up,
+                             "sent": record.sent_ms})
     if isinstance(record, AreaJudgement):
         return orjson.dumps({"k": "judgement", "judge": record.judge, "until": record.until_ts,
                              "congested": [[c.cell, c.window_start, c.mean_kmh, c.usual_kmh]
@@ -44,7 +46,8 @@ def decode_rider_record(data: bytes) -> RiderRecord:
     msg: dict[str, Any] = orjson.loads(data)
     kind = msg["k"]
     if kind == "progress":
-        return InputProgress(msg["topic"], msg["p"], msg["until"], msg["caught_up"])
+        return InputProgress(msg["topic"], msg["p"], msg["until"], msg["caught_up"],
+                             msg.get("sent", 0))
     if kind == "judgement":
         return AreaJudgement(msg["judge"], msg["until"],
                              tuple(CongestedWindow(*c) for c in msg["congested"]))

@@ -30,6 +30,10 @@ class IngestPartition(TransactionalPartition):
         self.highwater = highwater
         self.max_ts = -(2**62)
         self._reported: tuple[int, bool] | None = None
+        self._reported_at = 0.0  # monotonic
+        # A caught-up input says so again this often: rider partitions take its silence as a
+        # sign that it may be behind (see RiderPartition.on_idle).
+        self._repeat_s = settings.kafka.idle_after_s / 4
 
     def on_record(self, offset: int, key: bytes | None, value: bytes | None,
                   timestamp_ms: int | None = None) -> None:
@@ -75,21 +79,30 @@ class IngestPartition(TransactionalPartition):
     def due(self) -> bool:
         if super().due():
             return True
-        # Until it has said it is caught up, an input keeps the rider partitions informed.
-        return (self._reported is None or not self._reported[1]) and (
-            time.monotonic() - self.last_checkpoint >= self.interval_s)
+        # Until it has said it is caught up, an input keeps the rider partitions informed;
+        # once caught up, it repeats it for their idleness rule.
+        now = time.monotonic()
+        if self._reported is None or not self._reported[1]:
+            return now - self.last_checkpoint >= self.interval_s
+        return self._repeats() and now - self._reported_at >= self._repeat_s
+
+    def _repeats(self) -> bool:
+        return self._repeat_s > 0
 
     async def trailing_outputs(self) -> list:
         highwater = self.highwater()
         caught_up = highwater is not None and self.last_offset + 1 >= highwater
         progress = (self.max_ts, caught_up)
-        if progress == self._reported:
+        now = time.monotonic()
+        if progress == self._reported and not (
+                caught_up and self._repeats() and now - self._reported_at >= self._repeat_s):
             return []
-        self._reported = progress
+        self._reported, self._reported_at = progress, now
         topics = self.settings.topics
         partitions = self.settings.kafka.gps_partitions
         encoded = encode_rider_record(
-            InputProgress(self.source_topic, self.partition, self.max_ts, caught_up))
+            InputProgress(self.source_topic, self.partition, self.max_ts, caught_up,
+                          int(time.time() * 1000)))
         targets = ([self.partition % partitions] if self.source_topic == topics.gps
                    else range(partitions))
         return [(topics.rider_events, None, encoded, p) for p in targets]

@@ -13,3 +13,5 @@ CHECKPOINTS = Counter("knightwatch_checkpoints", "Partition transactions committ
 CHECKPOINT_SECONDS = Histogram("knightwatch_checkpoint_seconds",
                                "Time to commit a partition transaction", ["stage"])
 SERVING_ERRORS = Counter("knightwatch_serving_errors", "Failed Redis serving-layer writes")
+IDLE_RUN_ONS = Counter("knightwatch_idle_run_ons",
+                       "Times an idle rider partition let its event time run on to the wall clock")

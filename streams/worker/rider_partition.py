@@ -11,6 +11,8 @@ checkpoint, and releasing by them would make re-read events that follow late.
 """
 
 import heapq
+import time
+from collections.abc import Callable
 from typing import Any
 
 from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
@@ -56,6 +58,12 @@ class RiderPartition(TransactionalPartition):
         self.restored_until = -1  # offsets up to here were seen before the restart
         self._buffered: list[tuple[int, str, int]] = []  # (offset, rider, ts) maybe buffered
         self._dirty: set[str] = set()
+        self._idle_s = settings.kafka.idle_after_s
+        # When the last input record was read (or event time last ran on), and when each input
+        # source last said it was caught up (its own wall clock): idleness needs both.
+        self.monotonic: Callable[[], float] = time.monotonic  # replaceable in tests
+        self._last_read = self.monotonic()
+        self._caught_up_at: dict[tuple[str, int], int] = {}
         self._meta_dirty = False
 
     # -- processing --------------------------------------------------------------------
@@ -66,14 +74,22 @@ class RiderPartition(TransactionalPartition):
         if self.core.holding and offset > self.restored_until:
             self._hold(self.core.resume())  # nothing was left to re-read
         self.last_offset = offset
+        record = decode_rider_record(value)
+        if isinstance(record, InputProgress) and self._repeats(record):
+            # An input saying again what it said (as caught-up inputs do for idleness) changes
+            # no state: its offset goes with the next checkpoint, which it does not hasten.
+            self._on_progress(record)
+            if self.core.holding and offset == self.restored_until:
+                self._hold(self.core.resume())  # every re-read event is back
+            return
         self.since_checkpoint += 1
         self._meta_dirty = True
-        record = decode_rider_record(value)
         if isinstance(record, InputProgress):
             emissions = self._on_progress(record)
         elif isinstance(record, AreaJudgement):
             emissions = self.core.on_judgement(record)
         else:
+            self._last_read = self.monotonic()
             # The input topic the record came from, for the dead letters of it.
             source = self._source_topics[type(record)]
             emissions = self.core.ingest(record, source_topic=source)  # type: ignore[arg-type]
@@ -90,10 +106,42 @@ class RiderPartition(TransactionalPartition):
                 emissions += self.core.resume()  # every re-read event is back
         self._hold(emissions)
 
+    def on_idle(self, now: float, wall_ms: int) -> bool:
+        """Called on a timer (`now`: the monotonic clock, `wall_ms`: the wall clock). Idle means
+        no input record for `idle_after_s`, and every input source's latest word, sent within
+        half of that, saying it is caught up: event time then runs on to the wall clock, so
+        what waits for later records is released and closed. Returns whether it ran on.
+
+        The words come in order with the records, so a fresh one from every input means
+        everything they had read is already here. An input whose owner died, or a frozen
+        broker, sends none, and an old word, however good, would make what follows late; so
+        caught-up inputs repeat it every quarter of the wait (IngestPartition)."""
+        if not self._idle_s or now - self._last_read < self._idle_s or self.core.holding:
+            return False
+        fresh = wall_ms - int(self._idle_s * 500)
+        if any(self._caught_up_at.get(source, -1) < fresh for source in self.sources):
+            return False
+        self._last_read = now  # once per idle period, not on every tick
+        emissions = self.core.run_on_to(wall_ms)
+        self._meta_dirty = True
+        self.since_checkpoint += 1  # the clock moved: a checkpoint is due
+        self._hold(emissions)
+        return True
+
+    def _repeats(self, record: InputProgress) -> bool:
+        source = (record.topic, record.partition)
+        until = _END_OF_TIME if record.caught_up else record.until_ts
+        return source in self.progress and until <= self.progress[source] and (
+            len(self.progress) == len(self.sources))
+
     def _on_progress(self, record: InputProgress) -> list[Emission]:
         source = (record.topic, record.partition)
         if source not in self.sources:
             return []
+        if record.caught_up:
+            self._caught_up_at[source] = record.sent_ms
+        else:
+            self._caught_up_at.pop(source, None)
         until = _END_OF_TIME if record.caught_up else record.until_ts
         self.progress[source] = max(until, self.progress.get(source, -_END_OF_TIME))
         if len(self.progress) < len(self.sources):

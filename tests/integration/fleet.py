@@ -23,7 +23,8 @@ class Fleet:
     """One isolated Knightwatch deployment: its own topic names and consumer group."""
 
     def __init__(self, workdir: Path, *, partitions: int = 6, area_partitions: int = 2,
-                 checkpoint_interval_s: float = 0.5, checkpoint_every: int = 500) -> None:
+                 checkpoint_interval_s: float = 0.5, checkpoint_every: int = 500,
+                 idle_after_s: float = 20.0) -> None:
         self.workdir = workdir
         tag = uuid.uuid4().hex[:8]
         self.env = {**os.environ, "KNIGHTWATCH_KAFKA__BROKERS": BROKERS,
@@ -34,6 +35,9 @@ class Fleet:
                     # Short checkpoints in tests: a kill then lands between many of them.
                     "KNIGHTWATCH_KAFKA__CHECKPOINT_INTERVAL_S": str(checkpoint_interval_s),
                     "KNIGHTWATCH_KAFKA__CHECKPOINT_EVERY": str(checkpoint_every),
+                    # Inputs read to the end and quiet this long close everything open, with
+                    # no heartbeat; long enough that a slow start or rebalance is not quiet.
+                    "KNIGHTWATCH_KAFKA__IDLE_AFTER_S": str(idle_after_s),
                     "KNIGHTWATCH_REDIS_KEY_PREFIX": f"kw-test-{tag}:rider:",
                     "KNIGHTWATCH_REDIS_URL": os.environ.get(
                         "KNIGHTWATCH_REDIS_URL", "redis://127.0.0.1:16379/0")}

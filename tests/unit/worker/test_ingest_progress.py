@@ -1,0 +1,48 @@
+"""An input partition tells the rider partitions how far it has got, and once caught up says
+so again every quarter of the idle wait, so its silence means something."""
+
+import asyncio
+
+from streams.config.settings import load_settings
+from streams.worker.codec import InputProgress, decode_rider_record
+from streams.worker.ingest_partition import IngestPartition
+
+SETTINGS = load_settings(kafka={"idle_after_s": 8})
+
+
+def _partition(highwater: int | None, settings=SETTINGS) -> IngestPartition:
+    return IngestPartition(settings, settings.topics.orders, 0, client_kwargs={},
+                           highwater=lambda: highwater)
+
+
+def _reports(partition: IngestPartition) -> list[InputProgress]:
+    outputs = asyncio.run(partition.trailing_outputs())
+    return [decode_rider_record(value) for _, _, value, _ in outputs]  # type: ignore[misc]
+
+
+def test_a_caught_up_input_repeats_it_every_quarter_of_the_idle_wait():
+    partition = _partition(highwater=0)
+    first = _reports(partition)
+    assert first and all(r.caught_up for r in first)
+    assert len(first) == SETTINGS.kafka.gps_partitions, "orders reach every rider partition"
+    assert not partition.due() and _reports(partition) == [], "said once, not on every tick"
+    partition._reported_at -= SETTINGS.kafka.idle_after_s / 4
+    assert partition.due()
+    again = _reports(partition)
+    assert [(r.topic, r.partition, r.until_ts, r.caught_up) for r in again] == [
+        (r.topic, r.partition, r.until_ts, r.caught_up) for r in first]
+    assert all(a.sent_ms >= f.sent_ms > 0 for a, f in zip(again, first, strict=True)), \
+        "each word carries when it was sent"
+
+
+def test_an_input_behind_its_topic_says_so():
+    partition = _partition(highwater=5)
+    assert not any(r.caught_up for r in _reports(partition))
+
+
+def test_with_idleness_off_a_caught_up_input_says_it_once():
+    settings = load_settings(kafka={"idle_after_s": 0})
+    partition = _partition(highwater=0, settings=settings)
+    assert _reports(partition)
+    partition._reported_at -= 3600
+    assert not partition.due() and _reports(partition) == []
