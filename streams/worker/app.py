@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import faust
-from aiokafka.errors import IllegalOperation, KafkaError
+from aiokafka.errors import IllegalOperation, InvalidProducerEpoch, KafkaError, ProducerFenced
 from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -24,6 +24,7 @@ from streams.worker.ingest_partition import IngestPartition
 from streams.worker.judge_partition import JudgePartition
 from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
 from streams.worker.read_committed import ReadCommittedApp
+from streams.worker.readiness import ReadinessProbe
 from streams.worker.rider_partition import RiderPartition
 from streams.worker.serving import ScoreServing
 from streams.worker.transactional import TransactionalPartition
@@ -137,12 +138,25 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
         try:
             with metrics.CHECKPOINT_SECONDS.labels(stage).time():
                 committed = await task.checkpoint()
-        except (KafkaError, IllegalOperation) as exc:
-            # Fenced by the partition's new owner (a rebalance we have not heard of yet) or a
-            # broken transaction: what it held was not committed; the owner redoes it.
+        except (ProducerFenced, InvalidProducerEpoch) as exc:
+            # Fenced by the partition's new owner, after a rebalance we have not heard of yet:
+            # what it held was not committed, and the new owner redoes it.
             log.warning("dropping %s partition %d: %r", stage, task.partition, exc)
+            metrics.CHECKPOINT_FAILURES.labels(stage).inc()
             partitions.pop((task.source_topic, task.partition), None)
             await task.stop()
+            return
+        except (KafkaError, IllegalOperation) as exc:
+            # A broken transaction: its outputs, state and offset were not committed, but this
+            # process has processed the records and moved its consumer on. Only a restart
+            # (the supervisor's) rebuilds every partition from its last commit; carrying on
+            # would skip the records the transaction held.
+            log.error("%s partition %d could not commit: %r; stopping for a restart",
+                      stage, task.partition, exc)
+            metrics.CHECKPOINT_FAILURES.labels(stage).inc()
+            partitions.pop((task.source_topic, task.partition), None)
+            await task.stop()
+            await app.crash(exc)
             return
         metrics.CHECKPOINTS.labels(stage).inc()
         _count_outputs(settings, committed)
@@ -199,6 +213,15 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
             task = partitions.pop((tp.topic, tp.partition), None)
             if task is not None:
                 await task.stop()
+
+    probe = ReadinessProbe(client_kwargs, serving)
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        # For a load balancer or Kubernetes' readiness probe: 503 while the broker or Redis
+        # does not answer, or while this worker holds no partition (joining, rebalancing).
+        state = await probe.check(len(app.consumer.assignment()))
+        return web.json(state.as_json(), status=200 if state.ready else 503)
 
     @app.page("/metrics")
     async def prometheus_metrics(web: Any, request: Any) -> Any:

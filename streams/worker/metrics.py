@@ -15,3 +15,5 @@ CHECKPOINT_SECONDS = Histogram("knightwatch_checkpoint_seconds",
 SERVING_ERRORS = Counter("knightwatch_serving_errors", "Failed Redis serving-layer writes")
 IDLE_RUN_ONS = Counter("knightwatch_idle_run_ons",
                        "Times an idle rider partition let its event time run on to the wall clock")
+CHECKPOINT_FAILURES = Counter("knightwatch_checkpoint_failures",
+                              "Partition transactions that could not commit", ["stage"])

@@ -103,3 +103,50 @@ def test_a_paused_redis_costs_a_bounded_wait_and_is_caught_up_after(tmp_path):
     finally:
         proc.send_signal(signal.SIGCONT)
         _stop(proc)
+
+
+def _readyz(port: int) -> tuple[int, dict]:
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    try:
+        with urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _until(probe, want: int, timeout_s: float = 90) -> dict:
+    started, last = time.monotonic(), None
+    while time.monotonic() - started < timeout_s:
+        try:
+            status, last = probe()
+            if status == want:
+                return last
+        except OSError:  # the web server is not up yet
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"/readyz never answered {want}; last {last}")
+
+
+def test_a_worker_is_not_ready_while_its_redis_is_frozen(tmp_path):
+    from tests.integration.fleet import Fleet
+
+    port = _free_port()
+    proc = _start_redis(port, tmp_path)
+    fleet = Fleet(tmp_path)
+    fleet.env["KNIGHTWATCH_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    fleet.create_topics()
+    try:
+        fleet.start_worker(0)
+        ready = _until(lambda: _readyz(fleet.web_port(0)), 200)
+        assert ready["broker"] and ready["redis"] and ready["assigned_partitions"] > 0
+        proc.send_signal(signal.SIGSTOP)
+        frozen = _until(lambda: _readyz(fleet.web_port(0)), 503)
+        assert frozen["broker"] and not frozen["redis"]
+        proc.send_signal(signal.SIGCONT)
+        _until(lambda: _readyz(fleet.web_port(0)), 200)
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        fleet.stop_all()
+        _stop(proc)

@@ -18,10 +18,13 @@ pytestmark = pytest.mark.integration
 @pytest.mark.parametrize("workers", [1, 3])
 def test_the_fleet_gives_exactly_what_replay_gives_without_heartbeats(fleet: Fleet,
                                                                      workers: int):
-    """Replay closes everything at the end of its file; the fleet when its inputs go idle."""
+    """Replay closes everything at the end of its file; the fleet when its inputs go idle.
+    Every output topic counts, dead letters included."""
     lines = city_lines(copies=2)
-    expected = canonical(replayed(lines))
+    lines = lines[:100] + BAD_LINES + lines[100:]
+    expected = canonical(_on_fleet_topics(replayed(lines), fleet))
     assert len(expected) > 50
+    assert sum(s == "dead_letters" for s, _, _ in expected) == len(BAD_LINES)
     fleet.produce(lines, heartbeat=False)
     for i in range(workers):
         fleet.start_worker(i)
@@ -31,6 +34,15 @@ def test_the_fleet_gives_exactly_what_replay_gives_without_heartbeats(fleet: Fle
     assert expected - got == set(), "the fleet missed something replay said"
     assert len(records) == len(got), "a committed record appeared twice"
     _check_metrics(fleet, records)
+
+
+def _on_fleet_topics(records: list[dict], fleet: Fleet) -> list[dict]:
+    """Replay's records with the fleet's input topic names in dead letters."""
+    names = load_settings().topics
+    renamed = {getattr(names, n): getattr(fleet.settings.topics, n)
+               for n in ("gps", "orders", "weather", "reviews")}
+    return [r if r["stream"] != "dead_letters" else r | {"value": r["value"] | {
+        "source_topic": renamed[r["value"]["source_topic"]]}} for r in records]
 
 
 def _check_metrics(fleet: Fleet, records: list[dict]) -> None:
@@ -112,7 +124,7 @@ def test_malformed_records_are_dead_lettered_and_the_rest_processed(fleet: Fleet
 def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(fleet: Fleet):
     lines = city_lines(copies=6)
     expected = replayed(lines)
-    fleet.produce(lines)
+    fleet.produce(lines, heartbeat=False)
     expected_deltas = [r["value"] for r in expected if r["stream"] == "deltas"]
     fleet.start_worker(0)
     committed_at_kill = _wait_for_committed_deltas(fleet, at_least=3)
