@@ -117,7 +117,10 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
                     except Exception:  # not fetched yet
                         return None
 
-                task = IngestPartition(settings, topic, p, client_kwargs, highwater)
+                async def position(tp: TP = tp) -> int | None:
+                    return await app.consumer.position(tp)
+
+                task = IngestPartition(settings, topic, p, client_kwargs, highwater, position)
             await task.start()
             partitions[(topic, p)] = task
             if isinstance(task, RiderPartition) and task.restored_scores:

@@ -6,7 +6,7 @@ event time on would otherwise be a late record.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from schemas import DeadLetter, GpsPing, WeatherEvent
@@ -22,12 +22,17 @@ from streams.worker.transactional import TransactionalPartition
 class IngestPartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, topic: str, partition: int,
                  client_kwargs: dict[str, Any],
-                 highwater: Callable[[], int | None]) -> None:
+                 highwater: Callable[[], int | None],
+                 position: Callable[[], Awaitable[int | None]] | None = None) -> None:
+        """`highwater`: the partition's end offset as of the consumer's last fetch;
+        `position`: the consumer's position in it, asked while this owner has read nothing
+        (it starts where the previous owner committed, possibly at the end)."""
         super().__init__(settings, source_topic=topic, partition=partition, state_topic=None,
                          client_kwargs=client_kwargs)
         self.role = settings.topics.input_roles()[topic]
         self.last_offset = -1
         self.highwater = highwater
+        self.position = position
         self.max_ts = -(2**62)
         self._reported: tuple[int, bool] | None = None
         self._reported_at = 0.0  # monotonic
@@ -91,7 +96,13 @@ class IngestPartition(TransactionalPartition):
 
     async def trailing_outputs(self) -> list:
         highwater = self.highwater()
-        caught_up = highwater is not None and self.last_offset + 1 >= highwater
+        read_to = self.last_offset + 1
+        if self.last_offset < 0 and self.position is not None:
+            try:
+                read_to = await self.position() or 0
+            except Exception:  # not assigned (any more): say nothing new
+                read_to = 0
+        caught_up = highwater is not None and read_to >= highwater
         progress = (self.max_ts, caught_up)
         now = time.monotonic()
         if progress == self._reported and not (

@@ -46,3 +46,18 @@ def test_with_idleness_off_a_caught_up_input_says_it_once():
     assert _reports(partition)
     partition._reported_at -= 3600
     assert not partition.due() and _reports(partition) == []
+
+
+def test_an_owner_that_starts_at_the_end_of_its_partition_is_caught_up_without_a_record():
+    """The previous owner committed everything: the new one reads nothing and must still say
+    it is caught up, or no rider partition would ever go idle."""
+
+    async def at(offset: int):
+        return offset
+
+    at_end = IngestPartition(SETTINGS, SETTINGS.topics.gps, 0, client_kwargs={},
+                             highwater=lambda: 1801, position=lambda: at(1801))
+    assert all(r.caught_up for r in _reports(at_end))
+    behind = IngestPartition(SETTINGS, SETTINGS.topics.gps, 0, client_kwargs={},
+                             highwater=lambda: 1801, position=lambda: at(900))
+    assert not any(r.caught_up for r in _reports(behind))
