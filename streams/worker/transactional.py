@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from streams.config.settings import KnightwatchSettings
 from streams.config.topics import TopicNames
@@ -37,6 +38,8 @@ def contract_output(emission: Emission, topics: TopicNames) -> Output:
 
 
 class TransactionalPartition(ABC):
+    start_retry_s = 15.0  # how long `start` keeps trying
+
     def __init__(self, settings: KnightwatchSettings, *, source_topic: str, partition: int,
                  state_topic: str | None, client_kwargs: dict[str, Any]) -> None:
         self.settings = settings
@@ -60,6 +63,28 @@ class TransactionalPartition(ABC):
         return f"{self.group_id}-{self.source_topic}-{self.partition}"
 
     async def start(self) -> None:
+        """Start the partition's producer and restore its state, trying again for up to
+        `start_retry_s` when a client cannot start: just after a broker comes back from a
+        pause its controller fences and unfences it, and for a moment its metadata names no
+        broker (aiokafka then fails an assertion looking up the transaction coordinator).
+        Nothing has been read or written yet, so starting again is safe; failing instead
+        crashed the agent, whose replacement went on with the records after the one in hand."""
+        deadline = time.monotonic() + self.start_retry_s
+        delay = 0.1
+        while True:
+            try:
+                await self._start_once()
+                return
+            except (KafkaError, AssertionError) as exc:
+                await self._discard_producer()
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("%s could not start (%r); trying again in %.1f s",
+                            self.transactional_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 2.0)
+
+    async def _start_once(self) -> None:
         # Starting the producer registers the transactional id, fencing any previous owner,
         # before the state is read: no zombie can commit after we have read it.
         self.producer = AIOKafkaProducer(transactional_id=self.transactional_id,
@@ -68,6 +93,14 @@ class TransactionalPartition(ABC):
         await self.producer.start()
         self.restore(await self._read_state() if self.state_topic else {})
         await self.producer.begin_transaction()
+
+    async def _discard_producer(self) -> None:
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception as exc:  # half started: there may be nothing to stop
+                log.info("stopping %s: %r", self.transactional_id, exc)
 
     async def _read_state(self) -> dict[bytes, bytes]:
         assert self.state_topic is not None
