@@ -207,7 +207,7 @@ class RiderPartition(TransactionalPartition):
                 core=self.core.snapshot()))))
         return records
 
-    def on_committed(self) -> None:
+    def on_captured(self) -> None:
         self._dirty.clear()
         self._meta_dirty = False
 

@@ -137,22 +137,26 @@ class TransactionalPartition(ABC):
             trailing = await self.trailing_outputs()
             if self.since_checkpoint == 0 and not self.outputs and not trailing:
                 return []
+            # Outputs, state and offset are taken together, with no await between them: the
+            # agent goes on processing while this transaction is sent, and what it processes
+            # then belongs to the next one, outputs, state and offset alike.
             outputs, self.outputs = self.outputs + trailing, []
+            state = self.state_records()
+            offset = self.commit_offset()
+            self.since_checkpoint = 0
+            self.urgent = False
+            self.on_captured()
             producer = self.producer
             for topic, key, value, partition in outputs:
                 await producer.send(topic, value, key=key, partition=partition)
-            for key, value in self.state_records():
+            for key, value in state:
                 assert self.state_topic is not None
                 await producer.send(self.state_topic, value, key=key, partition=self.partition)
-            offset = self.commit_offset()
             if offset is not None:
                 await producer.send_offsets_to_transaction(
                     {TopicPartition(self.source_topic, self.partition): offset}, self.group_id)
             await producer.commit_transaction()
-            self.on_committed()
             await producer.begin_transaction()
-            self.since_checkpoint = 0
-            self.urgent = False
             self.last_checkpoint = time.monotonic()
             return outputs
 
@@ -184,8 +188,10 @@ class TransactionalPartition(ABC):
         owner has processed nothing yet, so that it commits none (committing `0` then would
         send the whole group back to the start of the partition)."""
 
-    def on_committed(self) -> None:  # noqa: B027 - optional hook
-        """Called once the transaction is committed."""
+    def on_captured(self) -> None:  # noqa: B027 - optional hook
+        """Called once a checkpoint has taken the state records: what they hold is no longer
+        pending. (Should the transaction fail, this owner is dropped or the worker stops, and
+        the state is rebuilt from the last commit.)"""
 
     async def trailing_outputs(self) -> list[Output]:
         """Records to append to this checkpoint's transaction, after the held outputs."""

@@ -63,7 +63,7 @@ def test_restart_from_checkpoint_repeats_nothing_and_loses_nothing(crash_at):
     before = _run(first, records, 0, crash_at)
     checkpoint = dict(first.state_records())
     resume_at = first.commit_offset()
-    first.on_committed()
+    first.on_captured()
     _run(first, records, crash_at, crash_at + 40)  # processed, never committed: lost in a crash
 
     second = _partition()
