@@ -64,7 +64,6 @@ from streams.config.settings import KafkaSettings
 from streams.config.thresholds import Speeding
 from streams.primitives.geo import offset
 from streams.worker.partitioning import partition_for
-from streams.worker.topics import topic_plan
 from tests.bench.bench_core import machine
 from tests.integration.fleet import BROKERS, OUTPUTS, Fleet
 from tests.integration.scenario import canonical, city_lines, replayed
@@ -109,17 +108,7 @@ def committed_count(fleet: Fleet) -> KafkaConsumer:
 
 
 def delete_topics(fleet: Fleet) -> None:
-    """Drops a finished deployment's topics. Each partition keeps preallocated index files
-    (20 MB, sparse): a 12-partition deployment looks like ~3 GB to a copy of the run directory,
-    and the benchmark makes three deployments a run."""
-    admin = KafkaAdminClient(bootstrap_servers=BROKERS)
-    try:
-        admin.delete_topics(list(topic_plan(fleet.settings)), timeout_ms=30000,
-                            raise_errors=False)
-    except KafkaError as exc:
-        print(f"could not delete the benchmark's topics: {exc!r}", file=sys.stderr)
-    finally:
-        admin.close()
+    fleet.delete_topics()
 
 
 # -- throughput ------------------------------------------------------------------------------

@@ -9,3 +9,4 @@ def fleet(tmp_path):
     deployment.create_topics()
     yield deployment
     deployment.stop_all()
+    deployment.delete_topics()

@@ -62,6 +62,25 @@ class Fleet:
 
         ensure_topics(self.settings)
 
+    def delete_topics(self) -> None:
+        """Drop this deployment's topics once it is done with. A broker's every client asks for
+        metadata on all topics, so topics left behind by earlier deployments slow the next
+        ones (their workers spent most of their CPU decoding metadata); and each partition
+        keeps preallocated index files (20 MB, sparse)."""
+        from kafka.admin import KafkaAdminClient
+        from kafka.errors import KafkaError
+
+        from streams.worker.topics import topic_plan
+
+        admin = KafkaAdminClient(bootstrap_servers=BROKERS)
+        try:
+            admin.delete_topics(list(topic_plan(self.settings)), timeout_ms=30000,
+                                raise_errors=False)
+        except KafkaError as exc:  # a leftover topic costs speed, not correctness
+            print(f"could not delete a deployment's topics: {exc!r}", file=sys.stderr)
+        finally:
+            admin.close()
+
     def web_port(self, index: int) -> int:
         return self._port + index
 

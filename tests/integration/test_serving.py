@@ -149,4 +149,5 @@ def test_a_worker_is_not_ready_while_its_redis_is_frozen(tmp_path):
     finally:
         proc.send_signal(signal.SIGCONT)
         fleet.stop_all()
+        fleet.delete_topics()
         _stop(proc)

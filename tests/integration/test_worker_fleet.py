@@ -181,5 +181,8 @@ def test_a_gps_topic_with_other_partitions_than_configured_is_refused(tmp_path):
         admin.create_topics([NewTopic(deployment.settings.topics.gps, 3, 1)])
     finally:
         admin.close()
-    with pytest.raises(TopicLayoutError, match="has 3 partitions but the settings say 6"):
-        ensure_topics(deployment.settings)
+    try:
+        with pytest.raises(TopicLayoutError, match="has 3 partitions but the settings say 6"):
+            ensure_topics(deployment.settings)
+    finally:
+        deployment.delete_topics()
