@@ -193,11 +193,15 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     @app.timer(interval=max(0.2, k.checkpoint_interval_s / 2))
     async def checkpoint_due() -> None:
         now, wall_ms = time.monotonic(), int(time.time() * 1000)
+        due = []
         for task in list(partitions.values()):
             if isinstance(task, RiderPartition) and task.on_idle(now, wall_ms):
                 metrics.IDLE_RUN_ONS.inc()
             if task.due():
-                await checkpoint(task)
+                due.append(task)
+        # Each partition has its own producer and transaction: commit them side by side, so
+        # that one partition's commit does not hold back every other partition's outputs.
+        await asyncio.gather(*(checkpoint(task) for task in due))
 
     @app.timer(interval=0.5)
     async def serve_scores() -> None:
