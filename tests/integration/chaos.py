@@ -119,8 +119,10 @@ class _Counting:
 
 class PacedFeed(threading.Thread):
     """Produces replay-format lines to a fleet's input topics in `chunks` equal chunks spread
-    evenly over `duration_s`, in file order, then a heartbeat (`Fleet.heartbeat`). Afterwards
-    `produced` holds how many records each input partition (topic, partition) received."""
+    evenly over `duration_s`, in file order, then a heartbeat (`Fleet.heartbeat`). The last
+    chunk waits for `release` as well, so that whatever the test does before releasing it
+    happens mid-stream however slow the machine. Afterwards `produced` holds how many records
+    each input partition (topic, partition) received."""
 
     def __init__(self, fleet: Fleet, lines: list[bytes], *, duration_s: float,
                  chunks: int) -> None:
@@ -131,6 +133,7 @@ class PacedFeed(threading.Thread):
         self.interval_s = duration_s / max(1, len(self.chunks) - 1)
         self.produced: Counter[tuple[str, int]] = Counter()
         self.chunks_sent = 0
+        self.release = threading.Event()
         self.finished = threading.Event()  # everything sent, acknowledged and counted
         self.error: BaseException | None = None
 
@@ -148,6 +151,8 @@ class PacedFeed(threading.Thread):
             started = time.monotonic()
             for n, chunk in enumerate(self.chunks):
                 sleep_until(started + n * self.interval_s)
+                if n == len(self.chunks) - 1:
+                    self.release.wait()
                 for line in chunk:
                     record = json.loads(line)
                     value = record["value"]

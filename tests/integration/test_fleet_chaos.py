@@ -38,15 +38,13 @@ CATCH_UP_S = 120.0  # for Redis and the committed offsets, once the outputs are 
 
 
 @pytest.fixture
-def fleet(tmp_path):
-    # The input is a backfill: half an hour of event time, months ago, in two minutes. Idleness
-    # (event time running on to the wall clock) is for live input; a backfill runs without it
-    # and ends with a heartbeat (KafkaSettings.idle_after_s), or a stalled broker would make
-    # the rest of it late.
-    deployment = Fleet(tmp_path, idle_after_s=0)
-    deployment.create_topics()
-    yield deployment
-    deployment.stop_all()
+def fleet(fleet: Fleet) -> Fleet:
+    """The shared deployment, its workers without idleness. The input is a backfill (half an
+    hour of event time, months ago, in two minutes): idleness, event time running on to the
+    wall clock, is for live input; a backfill runs without it and ends with a heartbeat
+    (KafkaSettings.idle_after_s), or a stalled broker would make the rest of it late."""
+    fleet.env["KNIGHTWATCH_KAFKA__IDLE_AFTER_S"] = "0"
+    return fleet
 
 
 def test_kills_scaling_and_paused_services_lose_and_duplicate_nothing(fleet: Fleet):
@@ -71,7 +69,7 @@ def test_kills_scaling_and_paused_services_lose_and_duplicate_nothing(fleet: Fle
 
     def kill(victim: int, replacement: int | None) -> None:
         # A worker killed while it runs rider partitions leaves their transactions open.
-        wait_for_rider_work(fleet, victim, timeout_s=20)
+        wait_for_rider_work(fleet, victim, timeout_s=8)
         held = rider_partitions(fleet, victim)
         fleet.kill(victim)  # SIGKILL: no shutdown
         events.append(f"{'':8}worker {victim} held {held or 'no rider partition'}")
@@ -101,12 +99,14 @@ def test_kills_scaling_and_paused_services_lose_and_duplicate_nothing(fleet: Fle
         stopping = fleet.workers[3]
         fleet.kill(3, signal.SIGTERM)
         events.append(f"{'':8}worker 3 exited with {stopping.returncode}")
+        feed.release.set()  # the last chunk of input, then a heartbeat
         feed.join(timeout=FEED_S + 180)
         assert not feed.is_alive() and feed.error is None, f"producing failed: {feed.error!r}"
         events.append(f"{time.monotonic() - started:6.1f}s input and heartbeat produced")
         records = fleet.collect(min_records=len(canonical(expected)))
         events.append(f"{time.monotonic() - started:6.1f}s outputs collected")
     finally:
+        feed.release.set()
         print("\n".join(events))  # shown with a failure
 
     got, want = canonical(records), canonical(expected)
