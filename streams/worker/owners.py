@@ -138,27 +138,35 @@ class PartitionOwners:
             with metrics.CHECKPOINT_SECONDS.labels(stage).time():
                 committed = await task.checkpoint()
         except (ProducerFenced, InvalidProducerEpoch) as exc:
-            # Fenced by the partition's new owner, after a rebalance we have not heard of yet:
-            # what it held was not committed, and the new owner redoes it.
-            log.warning("dropping %s partition %d: %r", stage, task.partition, exc)
             metrics.CHECKPOINT_FAILURES.labels(stage).inc()
-            await self._drop(task)
+            if TP(task.source_topic, task.partition) not in self.app.consumer.assignment():
+                # Fenced by the partition's new owner after a rebalance: what this one held
+                # was not committed, and the new owner redoes it.
+                log.warning("dropping %s partition %d: %r", stage, task.partition, exc)
+                await self._drop(task)
+                return
+            # Fenced though the partition is still ours (a start elsewhere that outlived its
+            # revocation): like any broken transaction, only a restart is safe.
+            await self._fail(task, stage, exc)
             return
         except (KafkaError, IllegalOperation) as exc:
             # A broken transaction: its outputs, state and offset were not committed, but this
             # process has processed the records and moved its consumer on. Only a restart
             # (the supervisor's) rebuilds every partition from its last commit; carrying on
             # would skip the records the transaction held.
-            log.error("%s partition %d could not commit: %r; stopping for a restart",
-                      stage, task.partition, exc)
             metrics.CHECKPOINT_FAILURES.labels(stage).inc()
-            await self._drop(task)
-            await self.app.crash(exc)
+            await self._fail(task, stage, exc)
             return
         metrics.CHECKPOINTS.labels(stage).inc()
         _count_outputs(self.settings, committed)
         if stage == "riders":
             self.serving.hand_over(committed)  # written by the serving timer, never awaited
+
+    async def _fail(self, task: TransactionalPartition, stage: str, exc: BaseException) -> None:
+        log.error("%s partition %d could not commit: %r; stopping for a restart",
+                  stage, task.partition, exc)
+        await self._drop(task)
+        await self.app.crash(exc)
 
     async def _drop(self, task: TransactionalPartition) -> None:
         self.partitions.pop((task.source_topic, task.partition), None)
