@@ -10,6 +10,7 @@ agents run the detection core per partition; judge agents decide congestion per 
 from typing import Any
 
 import faust
+from mode import CrashingSupervisor
 
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
@@ -75,13 +76,14 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
 
     consumed = {t.gps: k.gps_partitions, t.orders: k.partitions, t.weather: k.partitions,
                 t.reviews: k.partitions}
-    for name, partitions in consumed.items():
-        source = app.topic(name, partitions=partitions, internal=False)
-        app.agent(source, name=f"ingest-{name}")(stage)
-    app.agent(app.topic(t.rider_events, partitions=k.gps_partitions, internal=False),
-              name="riders")(stage)
-    app.agent(app.topic(t.area_progress, partitions=k.area_partitions, internal=False),
-              name="judges")(stage)
+    agents = {f"ingest-{name}": (name, n) for name, n in consumed.items()}
+    agents["riders"] = (t.rider_events, k.gps_partitions)
+    agents["judges"] = (t.area_progress, k.area_partitions)
+    for agent, (name, partitions) in agents.items():
+        # An agent that fails stops the worker: Faust would otherwise restart it on the same
+        # stream past the record in hand, and a partition would commit an offset beyond it.
+        app.agent(app.topic(name, partitions=partitions, internal=False), name=agent,
+                  supervisor_strategy=CrashingSupervisor)(stage)
 
     @app.timer(interval=max(0.2, k.checkpoint_interval_s / 2))
     async def checkpoint_due() -> None:

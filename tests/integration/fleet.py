@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -46,7 +47,7 @@ class Fleet:
             self.env[f"KNIGHTWATCH_TOPICS__{field.upper()}"] = f"{getattr(defaults, field)}-{tag}"
         self.settings = self._settings()
         self.workers: dict[int, subprocess.Popen] = {}
-        self._port = 16100 + int(tag[:4], 16) % 800
+        self._ports: dict[int, int] = {}  # worker index -> its web port
 
     def _settings(self) -> KnightwatchSettings:
         saved = dict(os.environ)
@@ -82,7 +83,13 @@ class Fleet:
             admin.close()
 
     def web_port(self, index: int) -> int:
-        return self._port + index
+        """A port the OS says is free, chosen when the worker is first asked for: ports made
+        up from the deployment's tag collided with other deployments' workers."""
+        if index not in self._ports:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self._ports[index] = s.getsockname()[1]
+        return self._ports[index]
 
     def start_worker(self, index: int) -> subprocess.Popen:
         env = {**self.env, "KNIGHTWATCH_WEB_PORT": str(self.web_port(index))}

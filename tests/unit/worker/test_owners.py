@@ -67,3 +67,4 @@ def test_a_partition_fenced_by_its_new_owner_is_dropped_and_the_worker_goes_on()
 def test_any_other_failed_commit_stops_the_worker_for_a_restart(exc):
     app, owners, task = _fail(exc, assigned={TP(TOPIC, 3)})
     assert task.stopped and not owners.partitions and app.crashed == [exc]
+
