@@ -175,8 +175,7 @@ class KnightwatchCore:
         is_fix = kind is GpsPing or kind is Ping
         if is_fix and event.rider_id.startswith(HEARTBEAT_PREFIX):  # type: ignore[union-attr]
             self.stats.processed += 1
-            self.clock.observe(event.ts, trusted=True)
-            return self.advance()
+            return self.run_on_to(event.ts)
         # Weather comes from a trusted service, whose warnings may be issued ahead of time.
         ahead = None if kind is WeatherEvent else self.clock.ahead_of_arrival(event.ts,
                                                                                arrival_ts)
@@ -208,8 +207,8 @@ class KnightwatchCore:
         return out
 
     def run_on_to(self, ts: int) -> list[Emission]:
-        """Its owner's input is idle: let event time run on to `ts` (the wall clock), as a
-        heartbeat would, so that what waits for later records is released and closed."""
+        """Let event time run on to `ts`: a gateway's heartbeat, or the wall clock when the
+        owner's input is idle; what waits for later records is released and closed."""
         self.clock.observe(ts, trusted=True)
         return self.advance()
 
@@ -286,10 +285,7 @@ class KnightwatchCore:
         if cap <= self.clock.input_cap:
             return []
         self.clock.input_cap = cap
-        if self.holding:
-            return []
-        out = self._release_waiting(cap - self.clock.lateness_ms, by_rider_clock=True)
-        return out + self.advance()
+        return [] if self.holding else self._release_to_input_cap()
 
     def hold(self) -> None:
         """Restored from a checkpoint whose buffered events are re-read from the input: take
@@ -301,6 +297,10 @@ class KnightwatchCore:
     def resume(self) -> list[Emission]:
         """Every event buffered at the checkpoint is back: release what the clocks allow."""
         self.holding = False
+        return self._release_to_input_cap()
+
+    def _release_to_input_cap(self) -> list[Emission]:
+        """Each rider's buffer as far as its own clock and the input cap allow, then the area."""
         out = self._release_waiting(self.clock.input_cap - self.clock.lateness_ms,
                                     by_rider_clock=True)
         return out + self.advance()

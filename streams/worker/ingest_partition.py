@@ -89,10 +89,10 @@ class IngestPartition(TransactionalPartition):
         now = time.monotonic()
         if self._reported is None or not self._reported[1]:
             return now - self.last_checkpoint >= self.interval_s
-        return self._repeats() and now - self._reported_at >= self._repeat_s
+        return self._repeat_due(now)
 
-    def _repeats(self) -> bool:
-        return self._repeat_s > 0
+    def _repeat_due(self, now: float) -> bool:
+        return self._repeat_s > 0 and now - self._reported_at >= self._repeat_s
 
     async def trailing_outputs(self) -> list:
         highwater = self.highwater()
@@ -105,8 +105,7 @@ class IngestPartition(TransactionalPartition):
         caught_up = highwater is not None and read_to >= highwater
         progress = (self.max_ts, caught_up)
         now = time.monotonic()
-        if progress == self._reported and not (
-                caught_up and self._repeats() and now - self._reported_at >= self._repeat_s):
+        if progress == self._reported and not (caught_up and self._repeat_due(now)):
             return []
         self._reported, self._reported_at = progress, now
         topics = self.settings.topics

@@ -18,19 +18,19 @@ from typing import Any
 from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
+from streams.pipeline.clock import END_OF_TIME
 from streams.pipeline.processor import KnightwatchCore
 from streams.pipeline.reorder import RiderBuffer
 from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
-from streams.worker.codec import InputProgress, decode_rider_record, encode_progress
+from streams.worker.codec import InputProgress, RiderRecord, decode_rider_record, encode_progress
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import Output, TransactionalPartition, contract_output
 
 _META = b"meta"
 _META_KIND = "worker.rider_partition"
 _META_VERSION = 1
-_END_OF_TIME = 2**62
 _RIDER = b"rider:"
 # Dead letters the core writes when a record arrives, as opposed to when it is processed.
 _ON_ARRIVAL = ("late:", "clock ahead:")
@@ -46,7 +46,7 @@ class RiderPartition(TransactionalPartition):
         self.zones = zones
         self.core = KnightwatchCore(settings.detection, zones, area_source=partition,
                                     area_judges=k.area_partitions, track_changes=True)
-        self.core.clock.input_cap = -(2**62)  # nothing is known to be delivered yet
+        self.core.clock.input_cap = -END_OF_TIME  # nothing is known to be delivered yet
         t = settings.topics
         self.sources = {(t.gps, partition)} | {
             (topic, i) for topic in (t.orders, t.reviews, t.weather) for i in range(k.partitions)}
@@ -78,12 +78,21 @@ class RiderPartition(TransactionalPartition):
         if isinstance(record, InputProgress) and self._repeats(record):
             # An input saying again what it said (as caught-up inputs do for idleness) changes
             # no state: its offset goes with the next checkpoint, which it does not hasten.
-            self._on_progress(record)
-            if self.core.holding and offset == self.restored_until:
-                self._hold(self.core.resume())  # every re-read event is back
-            return
-        self.since_checkpoint += 1
-        self._meta_dirty = True
+            emissions = self._on_progress(record)
+        else:
+            self.since_checkpoint += 1
+            self._meta_dirty = True
+            emissions = self._process(offset, record)
+        if offset <= self.restored_until:
+            # Already seen before the restart: what it said on arrival (late, clock ahead) was
+            # said then. What it releases from the buffer (an order event's lifecycle) was not.
+            emissions = [e for e in emissions if e.stream != "dead_letters"
+                         or not e.value.error.startswith(_ON_ARRIVAL)]  # type: ignore[attr-defined]
+            if offset == self.restored_until:
+                emissions += self.core.resume()  # every re-read event is back
+        self._hold(emissions)
+
+    def _process(self, offset: int, record: RiderRecord) -> list[Emission]:
         if isinstance(record, InputProgress):
             emissions = self._on_progress(record)
         elif isinstance(record, AreaJudgement):
@@ -97,14 +106,7 @@ class RiderPartition(TransactionalPartition):
                 heapq.heappush(self._buffered, (offset, record.rider_id, record.ts))
             if self.since_checkpoint % 256 == 0:
                 emissions += self.core.advance()
-        if offset <= self.restored_until:
-            # Already seen before the restart: what it said on arrival (late, clock ahead) was
-            # said then. What it releases from the buffer (an order event's lifecycle) was not.
-            emissions = [e for e in emissions if e.stream != "dead_letters"
-                         or not e.value.error.startswith(_ON_ARRIVAL)]  # type: ignore[attr-defined]
-            if offset == self.restored_until:
-                emissions += self.core.resume()  # every re-read event is back
-        self._hold(emissions)
+        return emissions
 
     def on_idle(self, now: float, wall_ms: int) -> bool:
         """Called on a timer (`now`: the monotonic clock, `wall_ms`: the wall clock). Idle means
@@ -130,8 +132,7 @@ class RiderPartition(TransactionalPartition):
 
     def _repeats(self, record: InputProgress) -> bool:
         source = (record.topic, record.partition)
-        until = _END_OF_TIME if record.caught_up else record.until_ts
-        return source in self.progress and until <= self.progress[source] and (
+        return source in self.progress and _until(record) <= self.progress[source] and (
             len(self.progress) == len(self.sources))
 
     def _on_progress(self, record: InputProgress) -> list[Emission]:
@@ -142,8 +143,7 @@ class RiderPartition(TransactionalPartition):
             self._caught_up_at[source] = record.sent_ms
         else:
             self._caught_up_at.pop(source, None)
-        until = _END_OF_TIME if record.caught_up else record.until_ts
-        self.progress[source] = max(until, self.progress.get(source, -_END_OF_TIME))
+        self.progress[source] = max(_until(record), self.progress.get(source, -END_OF_TIME))
         if len(self.progress) < len(self.sources):
             return []
         return self.core.set_input_cap(min(self.progress.values()))
@@ -234,6 +234,11 @@ class RiderPartition(TransactionalPartition):
         self.restored_until = saved["last_offset"]
         # The input is read again from the oldest event that was still buffered.
         core.hold()
+
+
+def _until(progress: InputProgress) -> int:
+    """How far an input's word says it has delivered: everything, once it is caught up."""
+    return END_OF_TIME if progress.caught_up else progress.until_ts
 
 
 __all__ = ["RiderBuffer", "RiderPartition"]
