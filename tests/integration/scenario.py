@@ -55,3 +55,13 @@ def _comparable(record: dict) -> dict:
     if record["stream"] != "alerts":
         return value
     return {k: value[k] for k in ("alert_id", "kind", "rider_id")}
+
+
+def final_scores(deltas: list[dict]) -> dict[str, int]:
+    """Each rider's score after their latest delta (by event time, then id)."""
+    final: dict[str, tuple] = {}
+    for d in deltas:
+        key = (d["ts"], d["delta_id"])
+        if d["rider_id"] not in final or key > final[d["rider_id"]][0]:
+            final[d["rider_id"]] = (key, d["score"])
+    return {rider: score for rider, (_, score) in final.items()}

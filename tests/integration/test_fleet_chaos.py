@@ -26,7 +26,7 @@ from tests.integration.chaos import (
     wait_for_rider_work,
 )
 from tests.integration.fleet import BROKERS, Fleet
-from tests.integration.scenario import canonical, replayed
+from tests.integration.scenario import canonical, final_scores, replayed
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ def test_kills_scaling_and_paused_services_lose_and_duplicate_nothing(fleet: Fle
     dead = canonical([r for r in records if r["stream"] == "dead_letters"])
     assert sorted(dead - want) == [], "a dead letter replay would not write"
 
-    final = _final_scores(expected_deltas)
+    final = final_scores(expected_deltas)
     served = _poll(lambda: fleet.served_scores(final), final, CATCH_UP_S)
     assert {r: (served.get(r), s) for r, s in final.items() if served.get(r) != s} == {}, \
         "Redis does not serve a rider's final score (served, final)"
@@ -140,15 +140,6 @@ def _poll(read, want, timeout_s: float):
         if value == want or time.monotonic() > deadline:
             return value
         time.sleep(0.5)
-
-
-def _final_scores(deltas: list[dict]) -> dict[str, int]:
-    final: dict[str, tuple] = {}
-    for d in deltas:
-        key = (d["ts"], d["delta_id"])
-        if d["rider_id"] not in final or key > final[d["rider_id"]][0]:
-            final[d["rider_id"]] = (key, d["score"])
-    return {rider: score for rider, (_, score) in final.items()}
 
 
 def _committed_inputs(fleet: Fleet) -> dict[tuple[str, int], int]:

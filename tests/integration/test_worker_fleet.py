@@ -10,7 +10,7 @@ from kafka import KafkaConsumer
 
 from streams.config.settings import load_settings
 from tests.integration.fleet import BROKERS, Fleet
-from tests.integration.scenario import canonical, city_lines, replayed
+from tests.integration.scenario import canonical, city_lines, final_scores, replayed
 
 pytestmark = pytest.mark.integration
 
@@ -140,20 +140,11 @@ def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(fleet: Fleet):
     assert all(len(contents) == 1 for contents in by_id.values()), "one id, two contents"
     assert len(deltas) == len(by_id), "a committed delta was seen twice"
     assert {d["delta_id"] for d in deltas} == {d["delta_id"] for d in expected_deltas}
-    assert _final_scores(deltas) == _final_scores(expected_deltas)
+    assert final_scores(deltas) == final_scores(expected_deltas)
     assert canonical(records) == canonical(expected)
     # The Redis serving layer holds each rider's final score.
-    served = fleet.served_scores(_final_scores(expected_deltas))
-    assert served == _final_scores(expected_deltas)
-
-
-def _final_scores(deltas: list[dict]) -> dict[str, int]:
-    final: dict[str, tuple] = {}
-    for d in deltas:
-        key = (d["ts"], d["delta_id"])
-        if d["rider_id"] not in final or key > final[d["rider_id"]][0]:
-            final[d["rider_id"]] = (key, d["score"])
-    return {rider: score for rider, (_, score) in final.items()}
+    served = fleet.served_scores(final_scores(expected_deltas))
+    assert served == final_scores(expected_deltas)
 
 
 def _wait_for_committed_deltas(fleet: Fleet, at_least: int, timeout_s: float = 120) -> int:
