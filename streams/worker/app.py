@@ -1,12 +1,14 @@
-"""The Faust app: ingest agents validate and route every input to the rider partitions; rider
-agents run the detection core per partition; judge agents decide congestion per cell group.
+"""The Faust app: ingest agents validate and route the inputs not keyed by rider to the rider
+partitions; rider agents run the detection core per partition over GPS fixes read directly and
+the routed events; judge agents decide congestion per cell group.
 
-    inputs --ingest--> knightwatch-rider-events (by rider; weather to all partitions)
-    rider-events --riders--> alerts, deltas, exemptions, subsidies, dead letters
+    orders, weather, reviews --ingest--> knightwatch-rider-events (by rider; weather to all)
+    rider-gps + rider-events --riders--> alerts, deltas, exemptions, subsidies, dead letters
         and --> knightwatch-area-progress (by cell) --judges--> area-risk, congestion alerts
             and judgements back to every rider partition
 """
 
+import logging
 from typing import Any
 
 import faust
@@ -14,9 +16,9 @@ from mode import CrashingSupervisor
 
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
+from streams.worker.batch_consumer import BatchConsumingApp
 from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
 from streams.worker.owners import PartitionOwners
-from streams.worker.read_committed import ReadCommittedApp
 from streams.worker.readiness import ReadinessProbe
 from streams.worker.serving import ScoreServing
 from streams.worker.web import add_pages
@@ -34,12 +36,20 @@ def _credentials(settings: KnightwatchSettings) -> Any:
     return None
 
 
+class _HeadlessWorker(faust.Worker):
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        # Faust's terminal spinner sets the root logger to DEBUG so that it turns on every log
+        # record: every debug call of aiokafka's producer then built a record only to drop it,
+        # a tenth of a busy worker's CPU. A worker runs headless: no spinner.
+        self.spinner = None
+
+
 def _faust_app(settings: KnightwatchSettings) -> faust.App:
     k = settings.kafka
     datadir = (settings.data_dir / k.group_id).resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     brokers = ";".join(f"kafka://{b.strip()}" for b in k.brokers.split(","))
-    return ReadCommittedApp(
+    return BatchConsumingApp(
         k.group_id,
         broker=brokers,
         broker_credentials=_credentials(settings),
@@ -57,6 +67,7 @@ def _faust_app(settings: KnightwatchSettings) -> faust.App:
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
         datadir=str(datadir),
+        Worker=_HeadlessWorker,
     )
 
 
@@ -71,12 +82,20 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     serving = ScoreServing(settings.redis_url, t.deltas, settings.redis_key_prefix)
     owners = PartitionOwners(app, settings, zones, client_kwargs, serving)
 
-    async def stage(stream: faust.StreamT) -> None:
-        await owners.run_stage(stream)
+    app.batch_handler = owners.on_batch
 
-    consumed = {t.gps: k.gps_partitions, t.orders: k.partitions, t.weather: k.partitions,
-                t.reviews: k.partitions}
+    async def stage(stream: faust.StreamT) -> None:
+        # The agents subscribe the worker to its topics and take part in assignment; records
+        # go by batch to the owners (batch_consumer.py), never through a stream.
+        async for event in stream.noack().events():
+            raise RuntimeError(f"record of {event.message.tp} reached a stream; "
+                               "the batch consumer should have taken it")
+
+    consumed = {t.orders: k.partitions, t.weather: k.partitions, t.reviews: k.partitions}
     agents = {f"ingest-{name}": (name, n) for name, n in consumed.items()}
+    # GPS is read where it is processed: rider partition p consumes rider-gps p and
+    # rider-events p, which Faust assigns together (equal partition counts, same workers).
+    agents["riders-gps"] = (t.gps, k.gps_partitions)
     agents["riders"] = (t.rider_events, k.gps_partitions)
     agents["judges"] = (t.area_progress, k.area_partitions)
     for agent, (name, partitions) in agents.items():

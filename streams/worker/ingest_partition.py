@@ -11,12 +11,11 @@ from typing import Any
 
 from schemas import DeadLetter, GpsPing, WeatherEvent
 from streams.config.settings import KnightwatchSettings
-from streams.pipeline.clock import clock_ahead
-from streams.primitives.decode import dead_letter, decode_value
 from streams.primitives.events import HEARTBEAT_PREFIX
 from streams.worker.codec import InputProgress, encode_rider_record
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import TransactionalPartition
+from streams.worker.validation import dead_letter_output, read_input
 
 
 class IngestPartition(TransactionalPartition):
@@ -42,31 +41,17 @@ class IngestPartition(TransactionalPartition):
 
     def on_record(self, offset: int, key: bytes | None, value: bytes | None,
                   timestamp_ms: int | None = None) -> None:
-        """`timestamp_ms`: the Kafka record's timestamp, its arrival as far as Knightwatch can
-        tell; a record dated well after it is refused here, before it reaches any rider."""
+        """`timestamp_ms`: the Kafka record's timestamp (see validation.read_input)."""
         if offset <= self.last_offset:
             return
         self.last_offset = offset
         self.since_checkpoint += 1
         topics = self.settings.topics
         partitions = self.settings.kafka.gps_partitions
-        text_key = key.decode("utf-8", "replace") if key is not None else None
-        raw = (value or b"").decode("utf-8", "replace")
-        parsed = decode_value(self.role, self.source_topic, text_key, value or b"", raw)
-        # Heartbeats come from the gateway and weather from a trusted service: not phones.
-        if not isinstance(parsed, DeadLetter | WeatherEvent) and not (
-                isinstance(parsed, GpsPing) and parsed.rider_id.startswith(HEARTBEAT_PREFIX)):
-            ahead = clock_ahead(parsed.ts, timestamp_ms,  # type: ignore[attr-defined]
-                                int(self.settings.detection.timing.max_clock_ahead_s * 1000))
-            if ahead is not None:
-                # Refused once read, as replay's core refuses it: its raw is its canonical JSON.
-                parsed = dead_letter(self.source_topic, text_key, parsed.model_dump_json(), ahead)
+        parsed = read_input(self.settings, self.role, self.source_topic, key, value,
+                            timestamp_ms)
         if isinstance(parsed, DeadLetter):
-            # Keyed by the dead letter's own key (cut short, as replay keys it), not the
-            # record's key bytes, which may be of any length.
-            letter_key = None if parsed.key is None else parsed.key.encode()
-            self.outputs.append((topics.dead_letters, letter_key,
-                                 parsed.model_dump_json().encode(), None))
+            self.outputs.append(dead_letter_output(self.settings, parsed))
             return
         self.max_ts = max(self.max_ts, parsed.ts)  # type: ignore[attr-defined]
         encoded = encode_rider_record(parsed)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
-"""The partitions a worker owns: one transactional partition object per consumed partition,
-started on first need, handed every record in order, checkpointed when due, dropped when the
+"""The partitions a worker owns: one transactional partition object per consumed partition (a
+rider partition owns two: its rider-gps and rider-events partitions of the same number),
+started on assignment, handed every record in order, checkpointed when due, dropped when the
 partition is revoked or its transaction fenced."""
 
 import asyncio
@@ -38,12 +39,15 @@ class PartitionOwners:
         self._starting: dict[Key, asyncio.Future] = {}
         t = settings.topics
         self._stages = {t.rider_events: "riders", t.area_progress: "judges"}
-        self._inputs = (t.gps, t.orders, t.weather, t.reviews)
+        self._gps = t.gps
+        self._inputs = (t.orders, t.weather, t.reviews)  # through the ingest stage
 
     # -- ownership -------------------------------------------------------------------------
 
     async def get(self, topic: str, p: int) -> TransactionalPartition:
         """The partition's owner object, started (its state restored) on first need."""
+        if topic == self._gps:
+            topic = self.settings.topics.rider_events  # GPS is read by its rider partition
         key = (topic, p)
         task = self.partitions.get(key)
         if task is not None:
@@ -69,11 +73,10 @@ class PartitionOwners:
 
     def _make(self, topic: str, p: int) -> TransactionalPartition:
         t, settings, kwargs = self.settings.topics, self.settings, self.client_kwargs
-        if topic == t.rider_events:
-            return RiderPartition(settings, self.zones, p, kwargs)
         if topic == t.area_progress:
             return JudgePartition(settings, p, kwargs)
-        tp, consumer = TP(topic, p), self.app.consumer
+        tp = TP(t.gps if topic == t.rider_events else topic, p)
+        consumer = self.app.consumer
 
         def highwater() -> int | None:
             # The last fetch's figure: asking the broker goes through the consumer's thread
@@ -84,15 +87,36 @@ class PartitionOwners:
                 return None
 
         async def position() -> int | None:
-            return await consumer.position(tp)
+            # Where this owner starts reading, for an owner that has been handed nothing yet:
+            # the next offset to hand on, which the seek to the group's commit sets, else (no
+            # commit) the partition's earliest. Not the consumer's position: that moves when a
+            # batch is fetched, before its records are handed on, and an input owner would
+            # then say it has caught up while the records are still on their way to it.
+            start = consumer._read_offset.get(tp)
+            if start is not None:
+                return start
+            return (await consumer.earliest_offsets(tp)).get(tp)
 
+        if topic == t.rider_events:
+            return RiderPartition(settings, self.zones, p, kwargs, highwater, position)
         return IngestPartition(settings, topic, p, kwargs, highwater, position)
 
     async def on_assigned(self, assigned: set) -> None:
-        # Every input partition reports its progress, even one that never gets a record.
-        for tp in sorted(assigned):
-            if tp.topic in self._inputs:
-                await self.get(tp.topic, tp.partition)
+        """Start every assigned partition's owner, side by side: each starts a producer and
+        reads its state, which takes a few hundred milliseconds, and started on its first
+        record instead, one after another, they held up the fetch loop for seconds. Every
+        input partition then reports its progress, even one that never gets a record."""
+        t = self.settings.topics
+        gps = {tp.partition for tp in assigned if tp.topic == t.gps}
+        events = {tp.partition for tp in assigned if tp.topic == t.rider_events}
+        if gps != events:
+            # Faust assigns topics of equal partition counts consumed by the same workers
+            # partition by partition; anything else would split a rider partition in two.
+            raise RuntimeError(f"{t.gps} partitions {sorted(gps)} and {t.rider_events} "
+                               f"partitions {sorted(events)} were not assigned together")
+        ours = set(self._stages) | set(self._inputs)
+        await asyncio.gather(*(self.get(tp.topic, tp.partition)
+                               for tp in sorted(assigned) if tp.topic in ours))
 
     async def on_revoked(self, revoked: set) -> None:
         for tp in revoked:
@@ -102,30 +126,47 @@ class PartitionOwners:
 
     # -- processing ------------------------------------------------------------------------
 
-    async def run_stage(self, stream: faust.StreamT) -> None:
-        """An agent's loop: each record to its partition's owner, in order, never acked (the
-        owners commit offsets in their transactions)."""
-        async for event in stream.noack().events():
-            message = event.message
-            if message.tp not in self.app.consumer.assignment():
-                continue  # fetched before a rebalance took the partition away
-            task = await self.get(message.topic, message.partition)
-            if isinstance(task, IngestPartition):
-                metrics.RECORDS.labels(message.topic).inc()
-                task.on_record(message.offset, message.key, message.value,
-                               _timestamp_ms(message))
-            else:
-                task.on_record(message.offset, message.key, message.value)
-            if task.due():
-                await self.checkpoint(task)
+    async def on_batch(self, tp: TP, records: list[Any]) -> bool:
+        """A fetched batch of one partition (aiokafka records, in offset order) to its owner,
+        never acked: the owners commit offsets in their transactions. Returns whether it took
+        the batch."""
+        consumer = self.app.consumer
+        generation = self.app.consumer_generation_id
+        if tp not in consumer.assignment():
+            return False  # fetched before a rebalance took the partition away
+        task = await self.get(tp.topic, tp.partition)
+        if self.app.consumer_generation_id != generation or not consumer.flow_active:
+            # A rebalance came while the owner started: the owner now is one restored from
+            # the last commit, and reads again from there; this batch was fetched before.
+            return False
+        if tp.topic == self._gps:
+            assert isinstance(task, RiderPartition)
+            metrics.RECORDS.labels(tp.topic).inc(len(records))
+            for record in records:
+                task.on_gps(record.offset, record.key, record.value,
+                            _timestamp_ms(record.timestamp))
+            await task.refresh_gps_progress(int(time.time() * 1000))
+        elif isinstance(task, IngestPartition):
+            metrics.RECORDS.labels(tp.topic).inc(len(records))
+            for record in records:
+                task.on_record(record.offset, record.key, record.value,
+                               _timestamp_ms(record.timestamp))
+        else:
+            for record in records:
+                task.on_record(record.offset, record.key, record.value)
+        if task.due():
+            await self.checkpoint(task)
+        return True
 
     async def checkpoint_due(self) -> None:
         """On a timer: idle rider partitions run on, and every partition due commits."""
         now, wall_ms = time.monotonic(), int(time.time() * 1000)
         due = []
         for task in list(self.partitions.values()):
-            if isinstance(task, RiderPartition) and task.on_idle(now, wall_ms):
-                metrics.IDLE_RUN_ONS.inc()
+            if isinstance(task, RiderPartition):
+                await task.refresh_gps_progress(wall_ms)
+                if task.on_idle(now, wall_ms):
+                    metrics.IDLE_RUN_ONS.inc()
             if task.due():
                 due.append(task)
         # Each partition has its own producer and transaction: commit them side by side, so
@@ -173,13 +214,15 @@ class PartitionOwners:
         await task.stop()
 
     def names(self) -> list[str]:
-        return sorted(f"{topic}/{p}" for topic, p in self.partitions)
+        """The partitions held, a rider partition's rider-gps partition included."""
+        events, gps = self.settings.topics.rider_events, self._gps
+        return sorted(f"{name}/{p}" for topic, p in self.partitions
+                      for name in ([topic, gps] if topic == events else [topic]))
 
 
-def _timestamp_ms(message: Any) -> int | None:
-    """A Kafka record's timestamp in epoch ms (Faust gives seconds), None when it has none."""
-    ts = getattr(message, "timestamp", None)
-    return round(ts * 1000) if ts and ts > 0 else None
+def _timestamp_ms(timestamp: int | None) -> int | None:
+    """A Kafka record's timestamp (epoch ms), None when it has none."""
+    return timestamp if timestamp is not None and timestamp > 0 else None
 
 
 def _count_outputs(settings: KnightwatchSettings, outputs: list[Output]) -> None:

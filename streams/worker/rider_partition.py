@@ -1,21 +1,25 @@
-"""One partition of the internal rider-events topic: a detection core over its riders.
+"""One rider partition: a detection core over the riders of one partition number. It consumes
+two co-partitioned topics: `rider-gps` directly (keyed by rider, so GPS fixes cross Kafka
+once), and the internal `rider-events` (order events, reviews and weather routed by the ingest
+stage, congestion judgements, and the ingest stage's progress words).
 
 Checkpoints hold each changed rider's snapshot (plain data, without the reorder buffer's
 pending events), and the core's own snapshot (weather, congestion shares, clocks), so a
-restarted worker rebuilds them with the settings it is started with. The committed offset is
-that of the oldest event still buffered, so a restart reads the buffered events again instead
-of storing them; events up to the checkpoint that the state already contains are recognised by
-event time and skipped. Until the restarted partition is back at the checkpoint's offset, its
-core releases nothing (`KnightwatchCore.hold`): its restored clocks are those of the
-checkpoint, and releasing by them would make re-read events that follow late.
+restarted worker rebuilds them with the settings it is started with. The committed offset of
+each consumed topic is that of its oldest event still buffered, so a restart reads the
+buffered events again instead of storing them; events up to the checkpoint that the state
+already contains are recognised by event time and skipped. Until the restarted partition is
+back at the checkpoint's offsets on both topics, its core releases nothing
+(`KnightwatchCore.hold`): its restored clocks are those of the checkpoint, and releasing by them
+would make re-read events that follow late.
 """
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
+from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, WeatherEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
 from streams.pipeline.clock import END_OF_TIME
@@ -27,18 +31,37 @@ from streams.primitives.zones import ZoneMap
 from streams.worker.codec import InputProgress, RiderRecord, decode_rider_record, encode_progress
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import Output, TransactionalPartition, contract_output
+from streams.worker.validation import dead_letter_output, read_input
 
 _META = b"meta"
 _META_KIND = "worker.rider_partition"
-_META_VERSION = 1
+_META_VERSION = 2
 _RIDER = b"rider:"
 # Dead letters the core writes when a record arrives, as opposed to when it is processed.
 _ON_ARRIVAL = ("late:", "clock ahead:")
+Source = tuple[str, int]  # topic, partition
+# The two consumed topics, by role: checkpoints name them so, not by topic name.
+_EVENTS, _GPS = "events", "gps"
+
+
+def _from_v1(data: dict) -> dict:
+    """Version 1 consumed rider-events only (GPS came through the ingest stage): its offset
+    is the events topic's, re-read from wherever the group's commit stands."""
+    data = dict(data)
+    data["last_offsets"] = {_EVENTS: data.pop("last_offset")}
+    data["commits"] = {_EVENTS: 0}
+    data["v"] = 2
+    return data
 
 
 class RiderPartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, zones: ZoneMap | None, partition: int,
-                 client_kwargs: dict[str, Any]) -> None:
+                 client_kwargs: dict[str, Any],
+                 gps_highwater: Callable[[], int | None] = lambda: None,
+                 gps_position: Callable[[], Awaitable[int | None]] | None = None) -> None:
+        """`gps_highwater`: the rider-gps partition's end offset as of the consumer's last
+        fetch; `gps_position`: the consumer's position in it, asked while this owner has read
+        no fix (it starts where the previous owner committed, possibly at the end)."""
         k = settings.kafka
         super().__init__(settings, source_topic=settings.topics.rider_events,
                          partition=partition, state_topic=settings.topics.rider_state,
@@ -48,32 +71,43 @@ class RiderPartition(TransactionalPartition):
                                     area_judges=k.area_partitions, track_changes=True)
         self.core.clock.input_cap = -END_OF_TIME  # nothing is known to be delivered yet
         t = settings.topics
+        self.topics: dict[str, Source] = {_EVENTS: (t.rider_events, partition),
+                                          _GPS: (t.gps, partition)}
         self.sources = {(t.gps, partition)} | {
             (topic, i) for topic in (t.orders, t.reviews, t.weather) for i in range(k.partitions)}
-        self.progress: dict[tuple[str, int], int] = {}
+        self.progress: dict[Source, int] = {}
         self._source_topics = {GpsPing: t.gps, OrderEvent: t.orders, AlertReview: t.reviews,
                                WeatherEvent: t.weather}
         self.restored_scores: list[Output] = []  # every restored rider's latest delta
-        self.last_offset = -1
-        self.restored_until = -1  # offsets up to here were seen before the restart
-        self._buffered: list[tuple[int, str, int]] = []  # (offset, rider, ts) maybe buffered
+        self.last_offsets = {_EVENTS: -1, _GPS: -1}
+        # Per consumed topic, the last offset read before the restart, while it is re-read.
+        self.rereading: dict[str, int] = {}
+        # Per consumed topic, (offset, rider, ts) of the events that may still be buffered.
+        self._buffered: dict[str, list[tuple[int, str, int]]] = {_EVENTS: [], _GPS: []}
+        self._offsets_recorded: dict[str, int] = {}
         self._dirty: set[str] = set()
         self._idle_s = settings.kafka.idle_after_s
+        self.gps_highwater = gps_highwater
+        self.gps_position = gps_position
+        self._gps_max_ts = -(2**62)
         # When the last input record was read (or event time last ran on), and when each input
         # source last said it was caught up (its own wall clock): idleness needs both.
         self.monotonic: Callable[[], float] = time.monotonic  # replaceable in tests
         self._last_read = self.monotonic()
-        self._caught_up_at: dict[tuple[str, int], int] = {}
+        self._caught_up_at: dict[Source, int] = {}
         self._meta_dirty = False
 
     # -- processing --------------------------------------------------------------------
 
     def on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
-        if offset <= self.last_offset or value is None:
+        """A record of the internal rider-events topic."""
+        if offset <= self.last_offsets[_EVENTS]:
             return  # redelivered within this run
-        if self.core.holding and offset > self.restored_until:
-            self._hold(self.core.resume())  # nothing was left to re-read
-        self.last_offset = offset
+        self.last_offsets[_EVENTS] = offset
+        reread = self._rereads(_EVENTS, offset)
+        if value is None:
+            self._hold(self._after(_EVENTS, offset, reread, []))
+            return
         record = decode_rider_record(value)
         if isinstance(record, InputProgress) and self._repeats(record):
             # An input saying again what it said (as caught-up inputs do for idleness) changes
@@ -82,17 +116,87 @@ class RiderPartition(TransactionalPartition):
         else:
             self.since_checkpoint += 1
             self._meta_dirty = True
-            emissions = self._process(offset, record)
-        if offset <= self.restored_until:
-            # Already seen before the restart: what it said on arrival (late, clock ahead) was
-            # said then. What it releases from the buffer (an order event's lifecycle) was not.
-            emissions = [e for e in emissions if e.stream != "dead_letters"
-                         or not e.value.error.startswith(_ON_ARRIVAL)]  # type: ignore[attr-defined]
-            if offset == self.restored_until:
-                emissions += self.core.resume()  # every re-read event is back
-        self._hold(emissions)
+            emissions = self._process(_EVENTS, offset, record)
+        self._hold(self._after(_EVENTS, offset, reread, emissions))
 
-    def _process(self, offset: int, record: RiderRecord) -> list[Emission]:
+    def on_gps(self, offset: int, key: bytes | None, value: bytes | None,
+               timestamp_ms: int | None) -> None:
+        """A record of rider-gps, as the phone (or the gateway) wrote it: validated here, as
+        the ingest stage validates the other inputs (validation.read_input)."""
+        if offset <= self.last_offsets[_GPS]:
+            return
+        self.last_offsets[_GPS] = offset
+        reread = self._rereads(_GPS, offset)
+        self.since_checkpoint += 1
+        self._meta_dirty = True
+        topic = self.topics[_GPS][0]
+        parsed = read_input(self.settings, "gps", topic, key, value, timestamp_ms)
+        if isinstance(parsed, DeadLetter):
+            if not reread:  # said when it was first read
+                self.outputs.append(dead_letter_output(self.settings, parsed))
+            self._hold(self._after(_GPS, offset, reread, []))
+            return
+        self._gps_max_ts = max(self._gps_max_ts, parsed.ts)  # type: ignore[attr-defined]
+        emissions = self._process(_GPS, offset, parsed)  # type: ignore[arg-type]
+        self._hold(self._after(_GPS, offset, reread, emissions))
+
+    async def refresh_gps_progress(self, wall_ms: int) -> None:
+        """Say, as the ingest stage says of the other inputs, how far rider-gps is read: up to
+        its latest fix's time, or all of it when the consumer has reached its end."""
+        last = self.last_offsets[_GPS]
+        if last >= 0:
+            read_to = last + 1
+        elif self.gps_position is not None:
+            try:
+                read_to = await self.gps_position() or 0
+            except Exception:  # not assigned (any more): say nothing new
+                return
+        else:
+            read_to = 0
+        self.on_gps_progress(read_to, wall_ms)
+
+    def on_gps_progress(self, read_to: int, wall_ms: int) -> None:
+        """rider-gps is read up to `read_to` (the next offset to read)."""
+        highwater = self.gps_highwater()
+        caught_up = highwater is not None and read_to >= highwater
+        topic, partition = self.topics[_GPS]
+        word = InputProgress(topic, partition, self._gps_max_ts, caught_up, wall_ms)
+        if not self._repeats(word):
+            self.since_checkpoint += 1
+            self._meta_dirty = True
+        self._hold(self._on_progress(word))
+
+    def _rereads(self, role: str, offset: int) -> bool:
+        """Whether the record at `offset` was read before the restart. The first record past
+        that point ends the re-read of its topic (there was nothing more to read again)."""
+        until = self.rereading.get(role)
+        if until is None:
+            return False
+        if offset <= until:
+            return True
+        self._end_reread(role)
+        return False
+
+    def _end_reread(self, role: str) -> None:
+        del self.rereading[role]
+        if not self.rereading:
+            self._hold(self.core.resume())  # every re-read event is back
+
+    def _after(self, role: str, offset: int, reread: bool,
+               emissions: list[Emission]) -> list[Emission]:
+        if not reread:
+            return emissions
+        # Already seen before the restart: what it said on arrival (late, clock ahead) was
+        # said then. What it releases from the buffer (an order event's lifecycle) was not.
+        emissions = [e for e in emissions if e.stream != "dead_letters"
+                     or not e.value.error.startswith(_ON_ARRIVAL)]  # type: ignore[attr-defined]
+        if offset >= self.rereading[role]:
+            self._hold(emissions)
+            self._end_reread(role)
+            return []
+        return emissions
+
+    def _process(self, role: str, offset: int, record: RiderRecord) -> list[Emission]:
         if isinstance(record, InputProgress):
             emissions = self._on_progress(record)
         elif isinstance(record, AreaJudgement):
@@ -103,7 +207,7 @@ class RiderPartition(TransactionalPartition):
             source = self._source_topics[type(record)]
             emissions = self.core.ingest(record, source_topic=source)  # type: ignore[arg-type]
             if isinstance(record, GpsPing | OrderEvent | AlertReview):
-                heapq.heappush(self._buffered, (offset, record.rider_id, record.ts))
+                heapq.heappush(self._buffered[role], (offset, record.rider_id, record.ts))
             if self.since_checkpoint % 256 == 0:
                 emissions += self.core.advance()
         return emissions
@@ -175,19 +279,33 @@ class RiderPartition(TransactionalPartition):
     def due(self) -> bool:
         # Not while re-reading what the last checkpoint had already read: the state then
         # stands for no offset of the input.
-        return not self.core.holding and super().due()
+        return not self.rereading and super().due()
 
     def commit_offset(self) -> int | None:
+        return self.commit_offsets().get(self.topics[_EVENTS])
+
+    def commit_offsets(self) -> dict[tuple[str, int], int]:
+        return {self.topics[role]: offset for role, offset in self._next_offsets().items()}
+
+    def _next_offsets(self) -> dict[str, int]:
+        """Per consumed topic read so far, the offset of its oldest event still buffered, or
+        the one after the last read."""
         riders = self.core.riders
-        buffered = self._buffered
-        while buffered:
-            _, rider_id, ts = buffered[0]
-            state = riders.get(rider_id)
-            until = None if state is None else state.buffer.released_until
-            if state is not None and (until is None or ts >= until):
-                return buffered[0][0]
-            heapq.heappop(buffered)
-        return self.last_offset + 1 if self.last_offset >= 0 else None
+        offsets = {}
+        for role, last in self.last_offsets.items():
+            if last < 0:
+                continue
+            buffered = self._buffered[role]
+            offsets[role] = last + 1
+            while buffered:
+                _, rider_id, ts = buffered[0]
+                state = riders.get(rider_id)
+                until = None if state is None else state.buffer.released_until
+                if state is not None and (until is None or ts >= until):
+                    offsets[role] = buffered[0][0]
+                    break
+                heapq.heappop(buffered)
+        return offsets
 
     def state_records(self) -> list[tuple[bytes, bytes | None]]:
         records = []
@@ -199,12 +317,16 @@ class RiderPartition(TransactionalPartition):
             # compacted state topic forgets them too.
             records.append((_RIDER + rider_id.encode(),
                             None if snapshot is None else dumps(snapshot)))
-        if self._meta_dirty:
+        commits = self._next_offsets()
+        if self._meta_dirty or commits != self._offsets_recorded:
             progress = [[topic, part, until] for (topic, part), until in
                         sorted(self.progress.items())]
+            # With the offsets this checkpoint commits: a restart then knows, per topic,
+            # whether there is anything to read again before it may release events.
             records.append((_META, dumps(versioned(
-                _META_KIND, _META_VERSION, last_offset=self.last_offset, progress=progress,
-                core=self.core.snapshot()))))
+                _META_KIND, _META_VERSION, last_offsets=dict(self.last_offsets),
+                commits=commits, progress=progress, core=self.core.snapshot()))))
+            self._offsets_recorded = commits
         return records
 
     def on_captured(self) -> None:
@@ -215,7 +337,7 @@ class RiderPartition(TransactionalPartition):
         meta = state.get(_META)
         if meta is None:
             return
-        saved = fields(loads(meta), _META_KIND, _META_VERSION)
+        saved = fields(loads(meta), _META_KIND, _META_VERSION, migrations={1: _from_v1})
         k = self.settings.kafka
         riders = {key[len(_RIDER):].decode(): loads(value)
                   for key, value in state.items() if key.startswith(_RIDER)}
@@ -231,9 +353,12 @@ class RiderPartition(TransactionalPartition):
             for rider_id, rider in core.riders.items()
             if rider.pipeline.score.last_delta is not None]
         self.progress = {(topic, part): until for topic, part, until in saved["progress"]}
-        self.restored_until = saved["last_offset"]
-        # The input is read again from the oldest event that was still buffered.
-        core.hold()
+        # Each topic is read again from its oldest event that was still buffered, up to what
+        # had been read; until both are back there, the core releases nothing.
+        self.rereading = {role: until for role, until in saved["last_offsets"].items()
+                          if until >= 0 and saved["commits"].get(role, until + 1) <= until}
+        if self.rereading:
+            core.hold()
 
 
 def _until(progress: InputProgress) -> int:

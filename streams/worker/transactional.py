@@ -141,8 +141,8 @@ class TransactionalPartition(ABC):
             # agent goes on processing while this transaction is sent, and what it processes
             # then belongs to the next one, outputs, state and offset alike.
             outputs, self.outputs = self.outputs + trailing, []
+            offsets = self.commit_offsets()
             state = self.state_records()
-            offset = self.commit_offset()
             self.since_checkpoint = 0
             self.urgent = False
             self.on_captured()
@@ -152,9 +152,10 @@ class TransactionalPartition(ABC):
             for key, value in state:
                 assert self.state_topic is not None
                 await producer.send(self.state_topic, value, key=key, partition=self.partition)
-            if offset is not None:
+            if offsets:
                 await producer.send_offsets_to_transaction(
-                    {TopicPartition(self.source_topic, self.partition): offset}, self.group_id)
+                    {TopicPartition(topic, p): offset for (topic, p), offset in offsets.items()},
+                    self.group_id)
             await producer.commit_transaction()
             await producer.begin_transaction()
             self.last_checkpoint = time.monotonic()
@@ -184,9 +185,15 @@ class TransactionalPartition(ABC):
 
     @abstractmethod
     def commit_offset(self) -> int | None:
-        """The next offset to consume after a restart from this checkpoint; None when this
-        owner has processed nothing yet, so that it commits none (committing `0` then would
-        send the whole group back to the start of the partition)."""
+        """The next offset of the source partition to consume after a restart from this
+        checkpoint; None when this owner has processed nothing yet, so that it commits none
+        (committing `0` then would send the whole group back to the start of the partition)."""
+
+    def commit_offsets(self) -> dict[tuple[str, int], int]:
+        """The offsets this checkpoint commits, by (topic, partition): taken before the state
+        records, which may record them."""
+        offset = self.commit_offset()
+        return {} if offset is None else {(self.source_topic, self.partition): offset}
 
     def on_captured(self) -> None:  # noqa: B027 - optional hook
         """Called once a checkpoint has taken the state records: what they hold is no longer

@@ -46,18 +46,24 @@ def _on_fleet_topics(records: list[dict], fleet: Fleet) -> list[dict]:
 
 
 def _check_metrics(fleet: Fleet, records: list[dict]) -> None:
-    """What a Prometheus scraper reads from a worker, in Prometheus's text format."""
+    """What a Prometheus scraper reads from the workers, in Prometheus's text format: the
+    alerts they count, summed over the fleet, are the alerts committed."""
     from urllib.request import urlopen
 
     from prometheus_client.parser import text_string_to_metric_families
 
-    text = urlopen(f"http://127.0.0.1:{fleet.web_port(0)}/metrics", timeout=10).read().decode()
-    families = {f.name: f for f in text_string_to_metric_families(text)}
-    assert "knightwatch_checkpoints" in families
-    assert "knightwatch_input_records" in families
-    alerts = sum(s.value for s in families["knightwatch_alerts"].samples
-                 if s.name == "knightwatch_alerts_total")
-    assert alerts > 0
+    alerts = 0.0
+    for index in fleet.workers:
+        text = urlopen(f"http://127.0.0.1:{fleet.web_port(index)}/metrics",
+                       timeout=10).read().decode()
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        assert "knightwatch_checkpoints" in families
+        assert "knightwatch_input_records" in families
+        alerts += sum(s.value for s in families["knightwatch_alerts"].samples
+                      if s.name == "knightwatch_alerts_total")
+    committed = sum(r["stream"] == "alerts" for r in records)
+    assert committed > 0
+    assert alerts == committed
 
 # Replay lines whose values fail, spelled as a producer may: spacing, key order, non-ASCII.
 BAD_LINES = [

@@ -1,7 +1,7 @@
 """A record refused after it was read (late, or an order event out of its lifecycle) gives the
 same dead letter through `knightwatch replay` as through the worker, which reads it from its
-input topic and refuses it in a rider partition that only holds the decoded record: the input
-topic it came from, its id as key, its canonical JSON as raw."""
+input topic and refuses it in a rider partition (GPS read there directly, order events through
+the ingest stage): the input topic it came from, its id as key, its canonical JSON as raw."""
 
 import io
 import json
@@ -55,27 +55,30 @@ def replayed(lines: list[bytes]) -> list[tuple]:
 
 
 def through_the_worker(lines: list[bytes]) -> list[tuple]:
-    """Each line as its Kafka record, through the ingest stage of its topic, then the one rider
-    partition; a gateway heartbeat at the end moves event time past everything."""
-    ingest = {topic: IngestPartition(SETTINGS, topic, 0, client_kwargs={},
-                                     highwater=lambda: None)
-              for topic in (TOPICS.gps, TOPICS.orders)}
+    """Each line as its Kafka record, in order: a GPS fix read by the rider partition itself,
+    an order event through the ingest stage of its topic, then the rider partition; a gateway
+    heartbeat at the end moves event time past everything."""
+    orders = IngestPartition(SETTINGS, TOPICS.orders, 0, client_kwargs={},
+                             highwater=lambda: None)
     rider = RiderPartition(SETTINGS, None, 0, client_kwargs={})
-    forwarded = [encode_rider_record(InputProgress(topic, 0, 0, True))
-                 for topic in (TOPICS.gps, TOPICS.orders, TOPICS.reviews, TOPICS.weather)]
+    events = 0
+    for topic in (TOPICS.gps, TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+        rider.on_record(events, None, encode_rider_record(InputProgress(topic, 0, 0, True)))
+        events += 1
     heartbeat = orjson.dumps({"topic": TOPICS.gps, "key": HEARTBEAT.rider_id,
                               "value": json.loads(HEARTBEAT.model_dump_json())})
     for offset, line in enumerate([*lines, heartbeat]):
         envelope = orjson.loads(line)
-        partition = ingest[envelope["topic"]]
-        partition.on_record(offset, envelope["key"].encode(),
-                            record_value(line, envelope["value"]))
-        forwarded += [value for topic, _, value, _ in partition.outputs
-                      if topic == TOPICS.rider_events]
-        assert all(topic == TOPICS.rider_events for topic, *_ in partition.outputs)
-        partition.outputs = []
-    for offset, value in enumerate(forwarded):
-        rider.on_record(offset, None, value)
+        key, value = envelope["key"].encode(), record_value(line, envelope["value"])
+        if envelope["topic"] == TOPICS.gps:
+            rider.on_gps(offset, key, value, timestamp_ms=None)
+            continue
+        orders.on_record(offset, key, value)
+        assert all(topic == TOPICS.rider_events for topic, *_ in orders.outputs)
+        for _, _, forwarded, _ in orders.outputs:
+            rider.on_record(events, None, forwarded)
+            events += 1
+        orders.outputs = []
     return _sorted([(None if key is None else key.decode(), DeadLetter.model_validate_json(value))
                     for topic, key, value, _ in rider.outputs if topic == TOPICS.dead_letters])
 

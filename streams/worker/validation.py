@@ -1,0 +1,37 @@
+"""An input record as the worker first reads it: decoded and validated, or a dead letter with
+the reason, exactly as replay writes it."""
+
+from pydantic import BaseModel
+
+from schemas import DeadLetter, GpsPing, WeatherEvent
+from streams.config.settings import KnightwatchSettings
+from streams.pipeline.clock import clock_ahead
+from streams.primitives.decode import dead_letter, decode_value
+from streams.primitives.events import HEARTBEAT_PREFIX
+
+
+def read_input(settings: KnightwatchSettings, role: str, topic: str, key: bytes | None,
+               value: bytes | None, timestamp_ms: int | None) -> BaseModel | DeadLetter:
+    """`timestamp_ms`: the Kafka record's timestamp, its arrival as far as Knightwatch can
+    tell; a record dated well after it is refused here, before it reaches any rider."""
+    text_key = key.decode("utf-8", "replace") if key is not None else None
+    raw = (value or b"").decode("utf-8", "replace")
+    parsed = decode_value(role, topic, text_key, value or b"", raw)
+    # Heartbeats come from the gateway and weather from a trusted service: not phones.
+    if isinstance(parsed, DeadLetter | WeatherEvent) or (
+            isinstance(parsed, GpsPing) and parsed.rider_id.startswith(HEARTBEAT_PREFIX)):
+        return parsed
+    ahead = clock_ahead(parsed.ts, timestamp_ms,  # type: ignore[union-attr]
+                        int(settings.detection.timing.max_clock_ahead_s * 1000))
+    if ahead is None:
+        return parsed
+    # Refused once read, as replay's core refuses it: its raw is its canonical JSON.
+    return dead_letter(topic, text_key, parsed.model_dump_json(), ahead)  # type: ignore[union-attr]
+
+
+def dead_letter_output(settings: KnightwatchSettings,
+                       letter: DeadLetter) -> tuple[str, bytes | None, bytes, None]:
+    """Keyed by the dead letter's own key (cut short, as replay keys it), not the record's key
+    bytes, which may be of any length."""
+    key = None if letter.key is None else letter.key.encode()
+    return (settings.topics.dead_letters, key, letter.model_dump_json().encode(), None)
