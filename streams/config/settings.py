@@ -57,6 +57,22 @@ class KafkaSettings(BaseModel):
         "the end of its file). Live, event time is the wall clock anyway. A backfill of old "
         "records that stalls for longer would find its next records late: turn this off (0) "
         "for one and end it with heartbeats.")
+    caught_up_valid_s: float = Field(
+        10, gt=0, description="An input partition that has read all its topic holds back no "
+        "rider partition's event time, for this long after it last said so (wall clock, "
+        "measured against the newest word from any input); caught-up inputs say it again every "
+        "quarter of this. An input whose owner died, or whose broker froze, falls silent: after "
+        "this long its records hold back event time again, so what it sends once it is back is "
+        "not late. Shorter holds back less after a failure; it must leave room for two "
+        "checkpoints between words.")
+
+    @model_validator(mode="after")
+    def _caught_up_words_fit(self) -> Self:
+        # Words go out with checkpoints, taken every half interval at the earliest.
+        if self.caught_up_valid_s < 2 * self.checkpoint_interval_s:
+            raise conflict(f"caught_up_valid_s ({self.caught_up_valid_s}) must be at least "
+                           f"twice checkpoint_interval_s ({self.checkpoint_interval_s})")
+        return self
 
     @model_validator(mode="after")
     def _idle_after_checkpoints(self) -> Self:

@@ -36,8 +36,8 @@ class IngestPartition(TransactionalPartition):
         self._reported: tuple[int, bool] | None = None
         self._reported_at = 0.0  # monotonic
         # A caught-up input says so again this often: rider partitions take its silence as a
-        # sign that it may be behind (see RiderPartition.on_idle).
-        self._repeat_s = settings.kafka.idle_after_s / 4
+        # sign that it may be behind (KafkaSettings.caught_up_valid_s).
+        self._repeat_s = settings.kafka.caught_up_valid_s / 4
 
     def on_record(self, offset: int, key: bytes | None, value: bytes | None,
                   timestamp_ms: int | None = None) -> None:

@@ -95,6 +95,8 @@ class RiderPartition(TransactionalPartition):
         self.monotonic: Callable[[], float] = time.monotonic  # replaceable in tests
         self._last_read = self.monotonic()
         self._caught_up_at: dict[Source, int] = {}
+        self._newest_word_ms = -END_OF_TIME
+        self._caught_up_valid_ms = int(k.caught_up_valid_s * 1000)
         self._meta_dirty = False
 
     # -- processing --------------------------------------------------------------------
@@ -236,10 +238,16 @@ class RiderPartition(TransactionalPartition):
 
     def _repeats(self, record: InputProgress) -> bool:
         source = (record.topic, record.partition)
-        return source in self.progress and _until(record) <= self.progress[source] and (
-            len(self.progress) == len(self.sources))
+        return (source in self.progress and record.until_ts <= self.progress[source]
+                and record.caught_up == (source in self._caught_up_at)
+                and len(self.progress) == len(self.sources))
 
     def _on_progress(self, record: InputProgress) -> list[Emission]:
+        """An input's word: everything up to `until_ts` is delivered, and whether it has read
+        all of its topic. The input cap is the least of the inputs' `until_ts`, leaving out
+        those that said lately that they have caught up: lately meaning within
+        `caught_up_valid_s` of the newest word from any input, so that an input fallen silent
+        (its owner dead, its broker frozen) holds back event time again."""
         source = (record.topic, record.partition)
         if source not in self.sources:
             return []
@@ -247,10 +255,20 @@ class RiderPartition(TransactionalPartition):
             self._caught_up_at[source] = record.sent_ms
         else:
             self._caught_up_at.pop(source, None)
-        self.progress[source] = max(_until(record), self.progress.get(source, -END_OF_TIME))
+        self._newest_word_ms = max(self._newest_word_ms, record.sent_ms)
+        self.progress[source] = max(record.until_ts, self.progress.get(source, -END_OF_TIME))
         if len(self.progress) < len(self.sources):
             return []
-        return self.core.set_input_cap(min(self.progress.values()))
+        fresh = self._newest_word_ms - self._caught_up_valid_ms
+        caught_up = self._caught_up_at
+        cap = min(END_OF_TIME if caught_up.get(source, fresh - 1) >= fresh else until
+                  for source, until in self.progress.items())
+        before = self.core.clock.input_cap
+        emissions = self.core.set_input_cap(cap)
+        if self.core.clock.input_cap != before:  # the clock moved: a checkpoint is due
+            self.since_checkpoint += 1
+            self._meta_dirty = True
+        return emissions
 
     def _hold(self, emissions: list[Emission]) -> None:
         topics = self.settings.topics
@@ -323,9 +341,12 @@ class RiderPartition(TransactionalPartition):
                         sorted(self.progress.items())]
             # With the offsets this checkpoint commits: a restart then knows, per topic,
             # whether there is anything to read again before it may release events.
+            caught_up = [[topic, part, sent] for (topic, part), sent in
+                         sorted(self._caught_up_at.items())]
             records.append((_META, dumps(versioned(
                 _META_KIND, _META_VERSION, last_offsets=dict(self.last_offsets),
-                commits=commits, progress=progress, core=self.core.snapshot()))))
+                commits=commits, progress=progress, caught_up=caught_up,
+                newest_word_ms=self._newest_word_ms, core=self.core.snapshot()))))
             self._offsets_recorded = commits
         return records
 
@@ -352,18 +373,21 @@ class RiderPartition(TransactionalPartition):
             contract_output(Emission("deltas", rider_id, rider.pipeline.score.last_delta), topics)
             for rider_id, rider in core.riders.items()
             if rider.pipeline.score.last_delta is not None]
-        self.progress = {(topic, part): until for topic, part, until in saved["progress"]}
+        # Delivered-up-to marks only: a checkpoint of an older version may hold "everything"
+        # for a caught-up input, which it must say again, lately, to count as such.
+        self.progress = {(topic, part): until for topic, part, until in saved["progress"]
+                         if until < END_OF_TIME}
+        # When each input last said it had caught up, by its clock, as the newest word did:
+        # a word after the restart tells whether those are still fresh.
+        self._caught_up_at = {(topic, part): sent
+                              for topic, part, sent in saved.get("caught_up", [])}
+        self._newest_word_ms = saved.get("newest_word_ms", -END_OF_TIME)
         # Each topic is read again from its oldest event that was still buffered, up to what
         # had been read; until both are back there, the core releases nothing.
         self.rereading = {role: until for role, until in saved["last_offsets"].items()
                           if until >= 0 and saved["commits"].get(role, until + 1) <= until}
         if self.rereading:
             core.hold()
-
-
-def _until(progress: InputProgress) -> int:
-    """How far an input's word says it has delivered: everything, once it is caught up."""
-    return END_OF_TIME if progress.caught_up else progress.until_ts
 
 
 __all__ = ["RiderBuffer", "RiderPartition"]

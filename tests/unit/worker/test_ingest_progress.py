@@ -20,13 +20,13 @@ def _reports(partition: IngestPartition) -> list[InputProgress]:
     return [decode_rider_record(value) for _, _, value, _ in outputs]  # type: ignore[misc]
 
 
-def test_a_caught_up_input_repeats_it_every_quarter_of_the_idle_wait():
+def test_a_caught_up_input_repeats_it_every_quarter_of_the_time_it_holds():
     partition = _partition(highwater=0)
     first = _reports(partition)
     assert first and all(r.caught_up for r in first)
     assert len(first) == SETTINGS.kafka.gps_partitions, "orders reach every rider partition"
     assert not partition.due() and _reports(partition) == [], "said once, not on every tick"
-    partition._reported_at -= SETTINGS.kafka.idle_after_s / 4
+    partition._reported_at -= SETTINGS.kafka.caught_up_valid_s / 4
     assert partition.due()
     again = _reports(partition)
     assert [(r.topic, r.partition, r.until_ts, r.caught_up) for r in again] == [
@@ -40,12 +40,13 @@ def test_an_input_behind_its_topic_says_so():
     assert not any(r.caught_up for r in _reports(partition))
 
 
-def test_with_idleness_off_a_caught_up_input_says_it_once():
+def test_with_idleness_off_a_caught_up_input_still_repeats_it():
+    """Rider partitions count an input as caught up only while it says so lately, idle or not."""
     settings = load_settings(kafka={"idle_after_s": 0})
     partition = _partition(highwater=0, settings=settings)
     assert _reports(partition)
-    partition._reported_at -= 3600
-    assert not partition.due() and _reports(partition) == []
+    partition._reported_at -= settings.kafka.caught_up_valid_s / 4
+    assert partition.due() and all(r.caught_up for r in _reports(partition))
 
 
 def test_an_owner_that_starts_at_the_end_of_its_partition_is_caught_up_without_a_record():

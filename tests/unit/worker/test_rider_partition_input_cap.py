@@ -1,0 +1,54 @@
+"""How far a rider partition lets event time go: up to what every input has delivered, leaving
+out inputs that said lately that they have caught up, and only lately: an input fallen silent
+(its owner killed, say) holds back event time again, so what it sends when it is back is not
+late."""
+
+from streams.config.settings import load_settings
+from streams.worker.codec import InputProgress, encode_rider_record
+from streams.worker.rider_partition import RiderPartition
+from tests.builders import T0
+
+SETTINGS = load_settings(kafka={"gps_partitions": 1, "partitions": 1, "area_partitions": 1})
+TOPICS = SETTINGS.topics
+VALID_MS = int(SETTINGS.kafka.caught_up_valid_s * 1000)
+
+
+class Words:
+    def __init__(self) -> None:
+        self.partition = RiderPartition(SETTINGS, None, 0, client_kwargs={})
+        self.offset = 0
+
+    def say(self, topic: str, until: int, caught_up: bool, sent_ms: int) -> int:
+        """One input's word; returns the partition's input cap after it."""
+        word = InputProgress(topic, 0, until, caught_up, sent_ms)
+        self.partition.on_record(self.offset, None, encode_rider_record(word))
+        self.offset += 1
+        return self.partition.core.clock.input_cap
+
+
+def test_an_input_silent_for_longer_than_its_caught_up_word_holds_holds_back_event_time():
+    words = Words()
+    others = (TOPICS.orders, TOPICS.reviews, TOPICS.weather)
+    for topic in others:
+        words.say(topic, T0, caught_up=True, sent_ms=1_000)
+    assert words.say(TOPICS.gps, T0 + 60_000, caught_up=False, sent_ms=1_000) == T0 + 60_000
+    # The fixes go on while the others' words still hold: they count as caught up.
+    assert words.say(TOPICS.gps, T0 + 120_000, False, 1_000 + VALID_MS) == T0 + 120_000
+    # Later than that, with no word from them since: they hold event time where it was.
+    assert words.say(TOPICS.gps, T0 + 180_000, False, 1_001 + VALID_MS) == T0 + 120_000
+    # Each says it again: event time goes on with the fixes.
+    for topic in others[:-1]:
+        assert words.say(topic, T0, True, 1_001 + VALID_MS) == T0 + 120_000
+    assert words.say(others[-1], T0, True, 1_001 + VALID_MS) == T0 + 180_000
+
+
+def test_a_restarted_partition_keeps_the_words_it_had_until_newer_ones_age_them():
+    words = Words()
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+        words.say(topic, T0, caught_up=True, sent_ms=1_000)
+    words.say(TOPICS.gps, T0 + 60_000, caught_up=False, sent_ms=1_000)
+    restarted = Words()
+    restarted.partition.restore(dict(words.partition.state_records()))
+    restarted.offset = words.offset
+    assert restarted.say(TOPICS.gps, T0 + 90_000, False, 2_000) == T0 + 90_000
+    assert restarted.say(TOPICS.gps, T0 + 120_000, False, 1_001 + VALID_MS) == T0 + 90_000
