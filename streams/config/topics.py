@@ -29,8 +29,9 @@ class TopicNames(BaseModel):
                            description="Output: weather subsidies, key rider_id.")
     area_risk: str = Field("area-risk", description="Output: congestion cell changes, key cell.")
     dead_letters: str = Field("dead-letters", description="Output: rejected records.")
-    rider_events: str = Field("knightwatch-rider-events", description="Internal: every input, "
-                              "validated and partitioned by rider; weather to every partition.")
+    rider_events: str = Field("knightwatch-rider-events", description="Internal: every input "
+                              "but rider-gps (read by the rider partitions themselves), validated "
+                              "and partitioned by rider; weather to every partition.")
     area_progress: str = Field("knightwatch-area-progress", description="Internal: partitions' "
                                "congestion shares and progress, partitioned by cell.")
     rider_state: str = Field("knightwatch-rider-state", description="Internal, compacted: rider "
