@@ -119,10 +119,11 @@ class PartitionOwners:
                                for tp in sorted(assigned) if tp.topic in ours))
 
     async def on_revoked(self, revoked: set) -> None:
-        for tp in revoked:
-            task = self.partitions.pop((tp.topic, tp.partition), None)
-            if task is not None:
-                await task.stop()
+        """Stop the revoked partitions' owners, side by side: each aborts its transaction and
+        stops its producer, and the group's rebalance waits for all of them (one after
+        another, ~50 of them held a two-worker start for ~7 s)."""
+        tasks = [self.partitions.pop((tp.topic, tp.partition), None) for tp in revoked]
+        await asyncio.gather(*(task.stop() for task in tasks if task is not None))
 
     # -- processing ------------------------------------------------------------------------
 

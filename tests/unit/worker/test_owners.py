@@ -68,3 +68,36 @@ def test_any_other_failed_commit_stops_the_worker_for_a_restart(exc):
     app, owners, task = _fail(exc, assigned={TP(TOPIC, 3)})
     assert task.stopped and not owners.partitions and app.crashed == [exc]
 
+
+
+class Stopping:
+    """An owner whose stop waits until every other owner's stop has begun."""
+
+    running = 0
+    most = 0
+
+    def __init__(self, partition: int, everyone: asyncio.Event, count: int) -> None:
+        self.source_topic, self.partition = TOPIC, partition
+        self.everyone, self.count = everyone, count
+
+    async def stop(self) -> None:
+        Stopping.running += 1
+        Stopping.most = max(Stopping.most, Stopping.running)
+        if Stopping.running == self.count:
+            self.everyone.set()
+        await asyncio.wait_for(self.everyone.wait(), timeout=5)
+        Stopping.running -= 1
+
+
+def test_revoked_partitions_stop_side_by_side_so_a_rebalance_waits_for_one_stop_not_all():
+    async def revoke() -> PartitionOwners:
+        owners = PartitionOwners(App(set()), SETTINGS, None, {},  # type: ignore[arg-type]
+                                 ScoreServing("redis://127.0.0.1:1/0", SETTINGS.topics.deltas))
+        everyone = asyncio.Event()
+        for p in range(6):
+            owners.partitions[(TOPIC, p)] = Stopping(p, everyone, 6)  # type: ignore[assignment]
+        await owners.on_revoked({TP(TOPIC, p) for p in range(6)})
+        return owners
+
+    owners = asyncio.run(revoke())
+    assert Stopping.most == 6 and not owners.partitions
