@@ -281,8 +281,11 @@ class KnightwatchCore:
     def set_input_cap(self, cap: int) -> list[Emission]:
         """Fleet mode: the slowest input source has delivered everything up to `cap` (less the
         lateness). Until then no clock passes it: a topic consumed behind the GPS topic, as
-        after a restart, cannot make its records late."""
+        after a restart, cannot make its records late. The cap may also come down (an input
+        that had caught up fell silent): that releases nothing and undoes nothing released,
+        it only stops the clocks from going further."""
         if cap <= self.clock.input_cap:
+            self.clock.input_cap = cap
             return []
         self.clock.input_cap = cap
         return [] if self.holding else self._release_to_input_cap()

@@ -34,12 +34,25 @@ def test_an_input_silent_for_longer_than_its_caught_up_word_holds_holds_back_eve
     assert words.say(TOPICS.gps, T0 + 60_000, caught_up=False, sent_ms=1_000) == T0 + 60_000
     # The fixes go on while the others' words still hold: they count as caught up.
     assert words.say(TOPICS.gps, T0 + 120_000, False, 1_000 + VALID_MS) == T0 + 120_000
-    # Later than that, with no word from them since: they hold event time where it was.
-    assert words.say(TOPICS.gps, T0 + 180_000, False, 1_001 + VALID_MS) == T0 + 120_000
+    # Later than that, with no word from them since: event time may not pass what they had
+    # delivered (what was released stays released; nothing more is).
+    assert words.say(TOPICS.gps, T0 + 180_000, False, 1_001 + VALID_MS) == T0
     # Each says it again: event time goes on with the fixes.
     for topic in others[:-1]:
-        assert words.say(topic, T0, True, 1_001 + VALID_MS) == T0 + 120_000
+        assert words.say(topic, T0, True, 1_001 + VALID_MS) == T0
     assert words.say(others[-1], T0, True, 1_001 + VALID_MS) == T0 + 180_000
+
+
+def test_once_every_input_has_caught_up_one_falling_silent_still_stops_event_time():
+    """With every input caught up nothing bounds event time; that must not last past the
+    word of an input that then falls silent."""
+    words = Words()
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.gps):
+        words.say(topic, T0, caught_up=True, sent_ms=1_000)
+    assert words.partition.core.clock.input_cap > T0 + 10**12
+    for topic in (TOPICS.reviews, TOPICS.weather):
+        words.say(topic, T0, True, 1_001 + VALID_MS)
+    assert words.say(TOPICS.gps, T0 + 60_000, True, 1_001 + VALID_MS) == T0
 
 
 def test_a_restarted_partition_keeps_the_words_it_had_until_newer_ones_age_them():
@@ -51,4 +64,4 @@ def test_a_restarted_partition_keeps_the_words_it_had_until_newer_ones_age_them(
     restarted.partition.restore(dict(words.partition.state_records()))
     restarted.offset = words.offset
     assert restarted.say(TOPICS.gps, T0 + 90_000, False, 2_000) == T0 + 90_000
-    assert restarted.say(TOPICS.gps, T0 + 120_000, False, 1_001 + VALID_MS) == T0 + 90_000
+    assert restarted.say(TOPICS.gps, T0 + 120_000, False, 1_001 + VALID_MS) == T0
