@@ -35,12 +35,6 @@ FEED_S = 105.0  # the input is produced over this long, the chaos below happenin
 KAFKA_PAUSE_S = 20.0
 REDIS_PAUSE_S = 30.0
 CATCH_UP_S = 120.0  # for Redis and the committed offsets, once the outputs are complete
-# Order and weather events go this far (event time) ahead of the fixes of their time: a
-# backfill's topics written in step, the slower one ahead (README, "Event time across topics").
-# Fixes reach their rider partition directly, order events through the ingest stage; a killed
-# ingest owner, noticed after the session timeout, then a paused broker hold them back ~45 s,
-# which at this feed's ~20x real time is ~15 min of event time.
-LEAD_MS = 25 * 60_000
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ def test_kills_scaling_and_paused_services_lose_and_duplicate_nothing(fleet: Fle
     kafka, redis_server = kafka_pid(), redis_pid()
     if kafka is None or redis_server is None:
         pytest.skip("needs the broker and Redis started by deploy/local/*.sh (their pid files)")
-    lines = parallel_city_lines(COPIES, lead_ms=LEAD_MS)
+    lines = parallel_city_lines(COPIES)
     expected = replayed(lines)
     expected_deltas = [r["value"] for r in expected if r["stream"] == "deltas"]
     feed = PacedFeed(fleet, lines, duration_s=FEED_S, chunks=36)
