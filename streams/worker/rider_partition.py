@@ -166,7 +166,7 @@ class RiderPartition(TransactionalPartition):
         if not self._repeats(word):
             self.since_checkpoint += 1
             self._meta_dirty = True
-        self._hold(self._on_progress(word))
+        self._hold(self._on_progress(word, own=True))
 
     def _rereads(self, role: str, offset: int) -> bool:
         """Whether the record at `offset` was read before the restart. The first record past
@@ -230,7 +230,9 @@ class RiderPartition(TransactionalPartition):
         if any(self._caught_up_at.get(source, -1) < fresh for source in self.sources):
             return False
         self._last_read = now  # once per idle period, not on every tick
-        emissions = self.core.run_on_to(wall_ms)
+        # Every input said just now that it has caught up: nothing holds event time back,
+        # whatever the last word's count of fresh inputs left the cap at.
+        emissions = self.core.set_input_cap(END_OF_TIME) + self.core.run_on_to(wall_ms)
         self._meta_dirty = True
         self.since_checkpoint += 1  # the clock moved: a checkpoint is due
         self._hold(emissions)
@@ -242,11 +244,11 @@ class RiderPartition(TransactionalPartition):
                 and record.caught_up == (source in self._caught_up_at)
                 and len(self.progress) == len(self.sources))
 
-    def _on_progress(self, record: InputProgress) -> list[Emission]:
+    def _on_progress(self, record: InputProgress, own: bool = False) -> list[Emission]:
         """An input's word: everything up to `until_ts` is delivered, and whether it has read
         all of its topic. The input cap is the least of the inputs' `until_ts`, leaving out
         those that said lately that they have caught up: lately meaning within
-        `caught_up_valid_s` of the newest word from any input, so that an input fallen silent
+        `caught_up_valid_s` of the newest word from another input, so that an input fallen silent
         (its owner dead, its broker frozen) holds back event time again."""
         source = (record.topic, record.partition)
         if source not in self.sources:
@@ -255,7 +257,11 @@ class RiderPartition(TransactionalPartition):
             self._caught_up_at[source] = record.sent_ms
         else:
             self._caught_up_at.pop(source, None)
-        self._newest_word_ms = max(self._newest_word_ms, record.sent_ms)
+        if not own:
+            # Measured against words that came the way the others come (through Kafka, after
+            # their commits), not this partition's own word on rider-gps: a delay every input
+            # shares, as under load, then ages none of them.
+            self._newest_word_ms = max(self._newest_word_ms, record.sent_ms)
         self.progress[source] = max(record.until_ts, self.progress.get(source, -END_OF_TIME))
         if len(self.progress) < len(self.sources):
             return []
