@@ -65,3 +65,15 @@ def test_a_restarted_partition_keeps_the_words_it_had_until_newer_ones_age_them(
     restarted.offset = words.offset
     assert restarted.say(TOPICS.gps, T0 + 90_000, False, 2_000) == T0 + 90_000
     assert restarted.say(TOPICS.gps, T0 + 120_000, False, 1_001 + VALID_MS) == T0
+
+
+def test_the_partitions_own_rider_gps_word_ages_no_other_input():
+    """Its own word is sent at its wall clock, the others' reach it after their commits: a
+    delay they all share must not make them look silent."""
+    words = Words()
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+        words.say(topic, T0, caught_up=True, sent_ms=1_000)
+    partition = words.partition
+    partition._gps_max_ts = T0 + 60_000
+    partition.on_gps_progress(read_to=0, wall_ms=1_001 + VALID_MS)
+    assert partition.core.clock.input_cap == T0 + 60_000
