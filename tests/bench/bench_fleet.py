@@ -95,10 +95,13 @@ FAST_KMH = 40.0
 def default_fleet(workdir: Path) -> Fleet:
     """A deployment at every Kafka setting's default (Fleet uses one partition count for GPS
     and the other topics; their defaults are equal)."""
-    return Fleet(workdir, partitions=DEFAULTS.gps_partitions,
-                 area_partitions=DEFAULTS.area_partitions,
-                 checkpoint_interval_s=DEFAULTS.checkpoint_interval_s,
-                 checkpoint_every=DEFAULTS.checkpoint_every)
+    fleet = Fleet(workdir, partitions=DEFAULTS.gps_partitions,
+                  area_partitions=DEFAULTS.area_partitions,
+                  checkpoint_interval_s=DEFAULTS.checkpoint_interval_s,
+                  checkpoint_every=DEFAULTS.checkpoint_every,
+                  idle_after_s=DEFAULTS.idle_after_s)
+    fleet.env["KNIGHTWATCH_KAFKA__CAUGHT_UP_VALID_S"] = str(DEFAULTS.caught_up_valid_s)
+    return fleet
 
 
 def committed_count(fleet: Fleet) -> KafkaConsumer:

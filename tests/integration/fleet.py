@@ -39,6 +39,9 @@ class Fleet:
                     # Inputs read to the end and quiet this long close everything open, with
                     # no heartbeat; long enough that a slow start or rebalance is not quiet.
                     "KNIGHTWATCH_KAFKA__IDLE_AFTER_S": str(idle_after_s),
+                    # The tests feed input many times faster than real time, and kill workers
+                    # mid-stream: a silent input must hold event time back soon.
+                    "KNIGHTWATCH_KAFKA__CAUGHT_UP_VALID_S": "10",
                     "KNIGHTWATCH_REDIS_KEY_PREFIX": f"kw-test-{tag}:rider:",
                     "KNIGHTWATCH_REDIS_URL": os.environ.get(
                         "KNIGHTWATCH_REDIS_URL", "redis://127.0.0.1:16379/0")}
