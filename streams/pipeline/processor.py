@@ -284,11 +284,9 @@ class KnightwatchCore:
         after a restart, cannot make its records late. The cap may also come down (an input
         that had caught up fell silent): that releases nothing and undoes nothing released,
         it only stops the clocks from going further."""
-        if cap <= self.clock.input_cap:
-            self.clock.input_cap = cap
-            return []
+        raised = cap > self.clock.input_cap
         self.clock.input_cap = cap
-        return [] if self.holding else self._release_to_input_cap()
+        return self._release_to_input_cap() if raised and not self.holding else []
 
     def hold(self) -> None:
         """Restored from a checkpoint whose buffered events are re-read from the input: take

@@ -6,13 +6,14 @@ event time on would otherwise be a late record.
 """
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from schemas import DeadLetter, GpsPing, WeatherEvent
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.events import HEARTBEAT_PREFIX
 from streams.worker.codec import InputProgress, encode_rider_record
+from streams.worker.input_position import StartPosition, next_to_read, read_all
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import TransactionalPartition
 from streams.worker.validation import dead_letter_output, read_input
@@ -22,10 +23,9 @@ class IngestPartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, topic: str, partition: int,
                  client_kwargs: dict[str, Any],
                  highwater: Callable[[], int | None],
-                 position: Callable[[], Awaitable[int | None]] | None = None) -> None:
+                 position: StartPosition | None = None) -> None:
         """`highwater`: the partition's end offset as of the consumer's last fetch;
-        `position`: the consumer's position in it, asked while this owner has read nothing
-        (it starts where the previous owner committed, possibly at the end)."""
+        `position`: where this owner starts reading, asked while it has read nothing."""
         super().__init__(settings, source_topic=topic, partition=partition, state_topic=None,
                          client_kwargs=client_kwargs)
         self.role = settings.topics.input_roles()[topic]
@@ -81,13 +81,8 @@ class IngestPartition(TransactionalPartition):
 
     async def trailing_outputs(self) -> list:
         highwater = self.highwater()
-        read_to = self.last_offset + 1
-        if self.last_offset < 0 and self.position is not None:
-            try:
-                read_to = await self.position() or 0
-            except Exception:  # not assigned (any more): say nothing new
-                read_to = 0
-        caught_up = highwater is not None and read_to >= highwater
+        read_to = await next_to_read(self.last_offset, self.position)
+        caught_up = read_all(0 if read_to is None else read_to, highwater)
         progress = (self.max_ts, caught_up)
         now = time.monotonic()
         if progress == self._reported and not (caught_up and self._repeat_due(now)):

@@ -16,7 +16,7 @@ would make re-read events that follow late.
 
 import heapq
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, WeatherEvent
@@ -29,6 +29,7 @@ from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
 from streams.worker.codec import InputProgress, RiderRecord, decode_rider_record, encode_progress
+from streams.worker.input_position import StartPosition, next_to_read, read_all
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import Output, TransactionalPartition, contract_output
 from streams.worker.validation import dead_letter_output, read_input
@@ -58,10 +59,10 @@ class RiderPartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, zones: ZoneMap | None, partition: int,
                  client_kwargs: dict[str, Any],
                  gps_highwater: Callable[[], int | None] = lambda: None,
-                 gps_position: Callable[[], Awaitable[int | None]] | None = None) -> None:
+                 gps_position: StartPosition | None = None) -> None:
         """`gps_highwater`: the rider-gps partition's end offset as of the consumer's last
-        fetch; `gps_position`: the consumer's position in it, asked while this owner has read
-        no fix (it starts where the previous owner committed, possibly at the end)."""
+        fetch; `gps_position`: where this owner starts reading it, asked while it has read no
+        fix."""
         k = settings.kafka
         super().__init__(settings, source_topic=settings.topics.rider_events,
                          partition=partition, state_topic=settings.topics.rider_state,
@@ -89,7 +90,7 @@ class RiderPartition(TransactionalPartition):
         self._idle_s = settings.kafka.idle_after_s
         self.gps_highwater = gps_highwater
         self.gps_position = gps_position
-        self._gps_max_ts = -(2**62)
+        self._gps_max_ts = -END_OF_TIME
         # When the last input record was read (or event time last ran on), and when each input
         # source last said it was caught up (its own wall clock): idleness needs both.
         self.monotonic: Callable[[], float] = time.monotonic  # replaceable in tests
@@ -145,24 +146,15 @@ class RiderPartition(TransactionalPartition):
     async def refresh_gps_progress(self, wall_ms: int) -> None:
         """Say, as the ingest stage says of the other inputs, how far rider-gps is read: up to
         its latest fix's time, or all of it when the consumer has reached its end."""
-        last = self.last_offsets[_GPS]
-        if last >= 0:
-            read_to = last + 1
-        elif self.gps_position is not None:
-            try:
-                read_to = await self.gps_position() or 0
-            except Exception:  # not assigned (any more): say nothing new
-                return
-        else:
-            read_to = 0
-        self.on_gps_progress(read_to, wall_ms)
+        read_to = await next_to_read(self.last_offsets[_GPS], self.gps_position)
+        if read_to is not None:  # else no longer assigned: say nothing new
+            self.on_gps_progress(read_to, wall_ms)
 
     def on_gps_progress(self, read_to: int, wall_ms: int) -> None:
         """rider-gps is read up to `read_to` (the next offset to read)."""
-        highwater = self.gps_highwater()
-        caught_up = highwater is not None and read_to >= highwater
         topic, partition = self.topics[_GPS]
-        word = InputProgress(topic, partition, self._gps_max_ts, caught_up, wall_ms)
+        word = InputProgress(topic, partition, self._gps_max_ts,
+                             read_all(read_to, self.gps_highwater()), wall_ms)
         if not self._repeats(word):
             self.since_checkpoint += 1
             self._meta_dirty = True
@@ -223,7 +215,7 @@ class RiderPartition(TransactionalPartition):
         The words come in order with the records, so a fresh one from every input means
         everything they had read is already here. An input whose owner died, or a frozen
         broker, sends none, and an old word, however good, would make what follows late; so
-        caught-up inputs repeat it every quarter of the wait (IngestPartition)."""
+        caught-up inputs repeat it every quarter of `caught_up_valid_s` (IngestPartition)."""
         if not self._idle_s or now - self._last_read < self._idle_s or self.core.holding:
             return False
         fresh = wall_ms - int(self._idle_s * 500)
