@@ -21,7 +21,9 @@ class InputProgress:
     partition: int
     until_ts: int
     caught_up: bool
-    sent_ms: int = 0  # the input partition's wall clock when it said so
+    # The input partition's wall clock when it said so; for a caught-up word, when the end
+    # offset it reached was fetched (input_position.caught_up_as_of).
+    sent_ms: int = 0
 
 
 RiderRecord = (Ping | GpsPing | OrderEvent | AlertReview | WeatherEvent | AreaJudgement

@@ -13,7 +13,13 @@ from schemas import DeadLetter, GpsPing, WeatherEvent
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.events import HEARTBEAT_PREFIX
 from streams.worker.codec import InputProgress, encode_rider_record
-from streams.worker.input_position import StartPosition, next_to_read, read_all
+from streams.worker.input_position import (
+    PolledAt,
+    StartPosition,
+    caught_up_as_of,
+    next_to_read,
+    read_all,
+)
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import TransactionalPartition
 from streams.worker.validation import dead_letter_output, read_input
@@ -23,15 +29,18 @@ class IngestPartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, topic: str, partition: int,
                  client_kwargs: dict[str, Any],
                  highwater: Callable[[], int | None],
-                 position: StartPosition | None = None) -> None:
+                 position: StartPosition | None = None,
+                 polled_at: PolledAt | None = None) -> None:
         """`highwater`: the partition's end offset as of the consumer's last fetch;
-        `position`: where this owner starts reading, asked while it has read nothing."""
+        `position`: where this owner starts reading, asked while it has read nothing;
+        `polled_at`: when that fetch was."""
         super().__init__(settings, source_topic=topic, partition=partition, state_topic=None,
                          client_kwargs=client_kwargs)
         self.role = settings.topics.input_roles()[topic]
         self.last_offset = -1
         self.highwater = highwater
         self.position = position
+        self.polled_at = polled_at
         self.max_ts = -(2**62)
         self._reported: tuple[int, bool] | None = None
         self._reported_at = 0.0  # monotonic
@@ -90,9 +99,10 @@ class IngestPartition(TransactionalPartition):
         self._reported, self._reported_at = progress, now
         topics = self.settings.topics
         partitions = self.settings.kafka.gps_partitions
+        now_ms = int(time.time() * 1000)
+        sent_ms = caught_up_as_of(self.polled_at, now_ms) if caught_up else now_ms
         encoded = encode_rider_record(
-            InputProgress(self.source_topic, self.partition, self.max_ts, caught_up,
-                          int(time.time() * 1000)))
+            InputProgress(self.source_topic, self.partition, self.max_ts, caught_up, sent_ms))
         targets = ([self.partition % partitions] if self.source_topic == topics.gps
                    else range(partitions))
         return [(topics.rider_events, None, encoded, p) for p in targets]

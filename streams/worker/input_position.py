@@ -5,6 +5,8 @@ from collections.abc import Awaitable, Callable
 
 # Where an owner that has been handed nothing yet starts reading (PartitionOwners._make).
 StartPosition = Callable[[], Awaitable[int | None]]
+# When the consumer last learnt the partition's end offset (epoch ms), if it has.
+PolledAt = Callable[[], int | None]
 
 
 async def next_to_read(last_offset: int, position: StartPosition | None) -> int | None:
@@ -24,3 +26,11 @@ async def next_to_read(last_offset: int, position: StartPosition | None) -> int 
 def read_all(read_to: int, highwater: int | None) -> bool:
     """Read up to the partition's end as of the consumer's last fetch (`highwater`)."""
     return highwater is not None and read_to >= highwater
+
+
+def caught_up_as_of(polled_at: PolledAt | None, now_ms: int) -> int:
+    """The wall time a caught-up word speaks for: when the end offset it was measured against
+    was fetched, not when the word is sent. Through a frozen broker the consumer learns
+    nothing, and a word repeated meanwhile must not vouch for records written since."""
+    polled = polled_at() if polled_at is not None else None
+    return now_ms if polled is None else min(polled, now_ms)

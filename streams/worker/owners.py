@@ -86,6 +86,13 @@ class PartitionOwners:
             except Exception:  # not fetched yet
                 return None
 
+        def polled_at() -> int | None:
+            # aiokafka's record of when the fetch that gave `highwater` came back.
+            try:
+                return consumer._thread._ensure_consumer().last_poll_timestamp(tp)
+            except Exception:  # not fetched yet, or no longer assigned
+                return None
+
         async def position() -> int | None:
             # Where this owner starts reading, for an owner that has been handed nothing yet:
             # the next offset to hand on, which the seek to the group's commit sets, else (no
@@ -98,8 +105,9 @@ class PartitionOwners:
             return (await consumer.earliest_offsets(tp)).get(tp)
 
         if topic == t.rider_events:
-            return RiderPartition(settings, self.zones, p, kwargs, highwater, position)
-        return IngestPartition(settings, topic, p, kwargs, highwater, position)
+            return RiderPartition(settings, self.zones, p, kwargs, highwater, position,
+                                  polled_at)
+        return IngestPartition(settings, topic, p, kwargs, highwater, position, polled_at)
 
     async def on_assigned(self, assigned: set) -> None:
         """Start every assigned partition's owner, side by side: each starts a producer and

@@ -29,7 +29,13 @@ from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
 from streams.worker.codec import InputProgress, RiderRecord, decode_rider_record, encode_progress
-from streams.worker.input_position import StartPosition, next_to_read, read_all
+from streams.worker.input_position import (
+    PolledAt,
+    StartPosition,
+    caught_up_as_of,
+    next_to_read,
+    read_all,
+)
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import Output, TransactionalPartition, contract_output
 from streams.worker.validation import dead_letter_output, read_input
@@ -59,10 +65,11 @@ class RiderPartition(TransactionalPartition):
     def __init__(self, settings: KnightwatchSettings, zones: ZoneMap | None, partition: int,
                  client_kwargs: dict[str, Any],
                  gps_highwater: Callable[[], int | None] = lambda: None,
-                 gps_position: StartPosition | None = None) -> None:
+                 gps_position: StartPosition | None = None,
+                 gps_polled_at: PolledAt | None = None) -> None:
         """`gps_highwater`: the rider-gps partition's end offset as of the consumer's last
         fetch; `gps_position`: where this owner starts reading it, asked while it has read no
-        fix."""
+        fix; `gps_polled_at`: when that fetch was."""
         k = settings.kafka
         super().__init__(settings, source_topic=settings.topics.rider_events,
                          partition=partition, state_topic=settings.topics.rider_state,
@@ -90,6 +97,7 @@ class RiderPartition(TransactionalPartition):
         self._idle_s = settings.kafka.idle_after_s
         self.gps_highwater = gps_highwater
         self.gps_position = gps_position
+        self.gps_polled_at = gps_polled_at
         self._gps_max_ts = -END_OF_TIME
         # When the last input record was read (or event time last ran on), and when each input
         # source last said it was caught up (its own wall clock): idleness needs both.
@@ -97,6 +105,11 @@ class RiderPartition(TransactionalPartition):
         self._last_read = self.monotonic()
         self._caught_up_at: dict[Source, int] = {}
         self._newest_word_ms = -END_OF_TIME
+        # The newest fix's Kafka timestamp (when it was written), up to this worker's clock.
+        self._gps_written_ms = -END_OF_TIME
+        # Once a fix written after this is read, some caught-up word no longer covers it.
+        self._recap_after_ms = END_OF_TIME
+        self.wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)  # for tests
         self._caught_up_valid_ms = int(k.caught_up_valid_s * 1000)
         self._meta_dirty = False
 
@@ -140,6 +153,8 @@ class RiderPartition(TransactionalPartition):
             self._hold(self._after(_GPS, offset, reread, []))
             return
         self._gps_max_ts = max(self._gps_max_ts, parsed.ts)  # type: ignore[attr-defined]
+        if timestamp_ms is not None and timestamp_ms > self._gps_written_ms:
+            self._on_gps_written(timestamp_ms)
         emissions = self._process(_GPS, offset, parsed)  # type: ignore[arg-type]
         self._hold(self._after(_GPS, offset, reread, emissions))
 
@@ -153,12 +168,23 @@ class RiderPartition(TransactionalPartition):
     def on_gps_progress(self, read_to: int, wall_ms: int) -> None:
         """rider-gps is read up to `read_to` (the next offset to read)."""
         topic, partition = self.topics[_GPS]
-        word = InputProgress(topic, partition, self._gps_max_ts,
-                             read_all(read_to, self.gps_highwater()), wall_ms)
+        caught_up = read_all(read_to, self.gps_highwater())
+        sent_ms = caught_up_as_of(self.gps_polled_at, wall_ms) if caught_up else wall_ms
+        word = InputProgress(topic, partition, self._gps_max_ts, caught_up, sent_ms)
         if not self._repeats(word):
             self.since_checkpoint += 1
             self._meta_dirty = True
         self._hold(self._on_progress(word, own=True))
+
+    def _on_gps_written(self, timestamp_ms: int) -> None:
+        """A fix written at `timestamp_ms` is read. Caught-up words from longer than
+        `caught_up_valid_s` before it no longer let event time pass their input: the input may
+        have records written before this fix that are still on their way (its owner killed,
+        the broker frozen). Checked before the fix moves event time."""
+        # A writer's clock ahead of this worker's must not age every word at once.
+        self._gps_written_ms = min(timestamp_ms, self.wall_ms())
+        if self._gps_written_ms > self._recap_after_ms and len(self.progress) == len(self.sources):
+            self._hold(self._recap())
 
     def _rereads(self, role: str, offset: int) -> bool:
         """Whether the record at `offset` was read before the restart. The first record past
@@ -240,8 +266,9 @@ class RiderPartition(TransactionalPartition):
         """An input's word: everything up to `until_ts` is delivered, and whether it has read
         all of its topic. The input cap is the least of the inputs' `until_ts`, leaving out
         those that said lately that they have caught up: lately meaning within
-        `caught_up_valid_s` of the newest word from another input, so that an input fallen silent
-        (its owner dead, its broker frozen) holds back event time again."""
+        `caught_up_valid_s` of the newest word from another input, and of when the newest fix
+        read was written, so that an input fallen silent (its owner dead, its broker frozen)
+        holds back event time again."""
         source = (record.topic, record.partition)
         if source not in self.sources:
             return []
@@ -257,7 +284,14 @@ class RiderPartition(TransactionalPartition):
         self.progress[source] = max(record.until_ts, self.progress.get(source, -END_OF_TIME))
         if len(self.progress) < len(self.sources):
             return []
-        fresh = self._newest_word_ms - self._caught_up_valid_ms
+        return self._recap()
+
+    def _recap(self) -> list[Emission]:
+        """Set the input cap from the inputs' words (see _on_progress)."""
+        valid = self._caught_up_valid_ms
+        fresh = max(self._newest_word_ms, self._gps_written_ms) - valid
+        counted = [sent for sent in self._caught_up_at.values() if sent >= fresh]
+        self._recap_after_ms = min(counted, default=END_OF_TIME - valid) + valid
         caught_up = self._caught_up_at
         cap = min(END_OF_TIME if caught_up.get(source, fresh - 1) >= fresh else until
                   for source, until in self.progress.items())
@@ -380,6 +414,7 @@ class RiderPartition(TransactionalPartition):
         self._caught_up_at = {(topic, part): sent
                               for topic, part, sent in saved.get("caught_up", [])}
         self._newest_word_ms = saved.get("newest_word_ms", -END_OF_TIME)
+        self._recap_after_ms = -END_OF_TIME  # the first fix read checks the restored words
         # Each topic is read again from its oldest event that was still buffered, up to what
         # had been read; until both are back there, the core releases nothing.
         self.rereading = {role: until for role, until in saved["last_offsets"].items()

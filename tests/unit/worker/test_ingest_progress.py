@@ -62,3 +62,18 @@ def test_an_owner_that_starts_at_the_end_of_its_partition_is_caught_up_without_a
     behind = IngestPartition(SETTINGS, SETTINGS.topics.gps, 0, client_kwargs={},
                              highwater=lambda: 1801, position=lambda: at(900))
     assert not any(r.caught_up for r in _reports(behind))
+
+
+def test_a_caught_up_word_speaks_for_when_the_end_offset_was_fetched_not_when_it_is_sent():
+    """Through a frozen broker the consumer's last fetch grows old while the word is repeated:
+    it must not vouch for records written since that fetch."""
+    polled = 1_000_000
+    partition = IngestPartition(SETTINGS, SETTINGS.topics.orders, 0, client_kwargs={},
+                                highwater=lambda: 0, polled_at=lambda: polled)
+    assert [r.sent_ms for r in _reports(partition)] == [polled] * SETTINGS.kafka.gps_partitions
+
+
+def test_a_word_not_caught_up_carries_when_it_was_sent():
+    partition = IngestPartition(SETTINGS, SETTINGS.topics.orders, 0, client_kwargs={},
+                                highwater=lambda: 5, polled_at=lambda: 1_000_000)
+    assert all(r.sent_ms > 1_000_000 for r in _reports(partition))

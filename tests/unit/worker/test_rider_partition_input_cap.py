@@ -3,7 +3,9 @@ out inputs that said lately that they have caught up, and only lately: an input 
 (its owner killed, say) holds back event time again, so what it sends when it is back is not
 late."""
 
+from schemas import GpsPing
 from streams.config.settings import load_settings
+from streams.pipeline.clock import END_OF_TIME
 from streams.worker.codec import InputProgress, encode_rider_record
 from streams.worker.rider_partition import RiderPartition
 from tests.builders import T0
@@ -77,3 +79,40 @@ def test_the_partitions_own_rider_gps_word_ages_no_other_input():
     partition._gps_max_ts = T0 + 60_000
     partition.on_gps_progress(read_to=0, wall_ms=1_001 + VALID_MS)
     assert partition.core.clock.input_cap == T0 + 60_000
+
+
+def _fix_written_at(words: Words, offset: int, ts: int, written_ms: int) -> None:
+    """A fix of rider-gps at event time `ts`, whose Kafka timestamp is `written_ms`."""
+    fix = GpsPing(rider_id="r1", ts=ts, lat=31.23, lon=121.47, speed_kmh=15.0)
+    words.partition.on_gps(offset, b"r1", fix.model_dump_json().encode(), written_ms)
+
+
+def test_a_fix_written_long_after_an_inputs_caught_up_word_holds_event_time_with_no_word_since():
+    """Every other input's owner dies at once (all words stop, none newer than another): fixes
+    written more than `caught_up_valid_s` after their last word must not carry event time past
+    what they had delivered, or what they still hold arrives late."""
+    words = Words()
+    partition = words.partition
+    partition.wall_ms = lambda: 10**13
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+        words.say(topic, T0, caught_up=True, sent_ms=T0)
+    words.say(TOPICS.gps, T0, caught_up=True, sent_ms=T0)
+    _fix_written_at(words, 0, T0 + 30_000, written_ms=T0 + VALID_MS)
+    assert partition.core.clock.input_cap == END_OF_TIME, "still covered by their words"
+    _fix_written_at(words, 1, T0 + 60_000, written_ms=T0 + VALID_MS + 1)
+    assert partition.core.clock.input_cap == T0
+
+
+def test_a_fix_stamped_ahead_of_the_workers_clock_ages_words_only_up_to_that_clock():
+    """A writer with its clock an hour ahead must not make every input look silent."""
+    words = Words()
+    partition = words.partition
+    partition.wall_ms = lambda: T0 + 5_000
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+        words.say(topic, T0, caught_up=True, sent_ms=T0)
+    words.say(TOPICS.gps, T0, caught_up=True, sent_ms=T0)
+    _fix_written_at(words, 0, T0 + 30_000, written_ms=T0 + 3_600_000)
+    assert partition.core.clock.input_cap == END_OF_TIME
+    partition.wall_ms = lambda: T0 + VALID_MS + 1
+    _fix_written_at(words, 1, T0 + 31_000, written_ms=T0 + 3_600_000)
+    assert partition.core.clock.input_cap == T0, "aged once the worker's clock got there"
