@@ -61,11 +61,12 @@ class KafkaSettings(BaseModel):
         30, gt=0, description="An input partition that has read all its topic holds back no "
         "rider partition's event time, for this long after it last said so (wall clock, "
         "measured against the newest word from another input and against when the newest fix "
-        "read was written); caught-up inputs say it again every quarter of this. An input whose owner died, or whose broker froze, falls silent: after "
-        "this long its records hold back event time again, so what it sends once it is back is "
-        "not late. Shorter holds back less after a failure (a backfill fed many times faster "
-        "than real time wants it short) but costs a transaction per input partition every "
-        "quarter of it; it must leave room for two checkpoints between words.")
+        "read was written); caught-up inputs say it again every quarter of this. An input whose "
+        "owner died, or whose broker froze, falls silent: after this long its records hold "
+        "back event time again, so what it sends once it is back is not late. Shorter holds "
+        "back less after a failure (a backfill fed many times faster than real time wants it "
+        "short) but costs a transaction per input partition every quarter of it; it must leave "
+        "room for two checkpoints between words.")
 
     @model_validator(mode="after")
     def _caught_up_words_fit(self) -> Self:

@@ -37,6 +37,9 @@ class PartitionOwners:
         self.serving = serving
         self.partitions: dict[Key, TransactionalPartition] = {}
         self._starting: dict[Key, asyncio.Future] = {}
+        # Checkpoints under way, by owner (id): at most one each, never awaited by the fetch loop.
+        self._committing: dict[int, asyncio.Future] = {}
+        self._crash: asyncio.Future | None = None
         t = settings.topics
         self._stages = {t.rider_events: "riders", t.area_progress: "judges"}
         self._gps = t.gps
@@ -164,7 +167,7 @@ class PartitionOwners:
             for record in records:
                 task.on_record(record.offset, record.key, record.value)
         if task.due():
-            await self.checkpoint(task)
+            self.commit_soon(task)
         return True
 
     async def checkpoint_due(self) -> None:
@@ -180,7 +183,34 @@ class PartitionOwners:
                 due.append(task)
         # Each partition has its own producer and transaction: commit them side by side, so
         # that one partition's commit does not hold back every other partition's outputs.
-        await asyncio.gather(*(self.checkpoint(task) for task in due))
+        await asyncio.gather(*(self.commit_soon(task) for task in due))
+
+    def commit_soon(self, task: TransactionalPartition) -> asyncio.Future:
+        """Start the partition's checkpoint, or return the one under way. The fetch loop does
+        not wait for it: a commit takes several round trips to the broker, and awaited there,
+        each partition's commits held up every other partition's records (a live worker fell
+        seconds behind). What the partition processes meanwhile goes into the next
+        checkpoint: the checkpoint takes outputs, state and offsets in one step."""
+        key = id(task)
+        running = self._committing.get(key)
+        if running is not None:
+            return running
+        future = asyncio.ensure_future(self.checkpoint(task))
+        self._committing[key] = future
+
+        def done(finished: asyncio.Future) -> None:
+            del self._committing[key]
+            if finished.cancelled():
+                return
+            exc = finished.exception()
+            if exc is not None:  # checkpoint() handles Kafka's errors: this is a bug
+                log.error("checkpoint of %s failed", task.transactional_id, exc_info=exc)
+                self._crash = asyncio.ensure_future(self.app.crash(exc))
+            elif task.producer is not None and task.due():
+                self.commit_soon(task)  # an urgent alert came while it was committing
+
+        future.add_done_callback(done)
+        return future
 
     async def checkpoint(self, task: TransactionalPartition) -> None:
         stage = self._stages.get(task.source_topic, "ingest")

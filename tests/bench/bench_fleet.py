@@ -18,9 +18,11 @@ Prints, and writes as JSON to bench/results/fleet.json (not with --latency-only)
 - Fleet, 1 worker then 2 (a fresh deployment each, the same input): every ~0.2 s the run reads
   the group's committed offsets on the input topics, the committed outputs (read_committed)
   and the worker processes' CPU time (utime + stime of /proc/<pid>/stat). The *sustained* rate
-  leaves start-up out (process start, group join, assignment, first checkpoint): it is the
-  input records after the first committed input offset, divided by the time from that moment
-  to the one every expected output is committed. The rate of the input offsets alone (first
+  leaves start-up out (process start, group join, the rebalances as the workers join, first
+  checkpoint): it is the input records after the group's committed input offsets at the first
+  sample where the group has settled (every worker's /health lists rider-gps partitions, all of
+  them between them) and an input offset is committed, divided by the time from that sample to
+  the one every expected output is committed. The rate of the input offsets alone (first
   commit to all committed: the rider partitions commit rider-gps offsets as they go) is
   printed beside it but is not the fleet's rate: decisions and congestion still wait for the
   judges and the end of the input. CPU-seconds per 100k
@@ -222,7 +224,9 @@ class FleetRun:
     records: int  # input records, every input topic (with the end-of-input heartbeats)
     expected: int
     samples: list[Sample] = field(default_factory=list)
-    first_commit: Sample | None = None  # the first sample with an input offset committed
+    # The first sample with an input offset committed and the group settled: every worker
+    # holding rider-gps partitions, all of them held. The window starts here.
+    first_commit: Sample | None = None
     ingest_done: Sample | None = None  # the first with every input offset committed
     done: Sample | None = None  # the one that saw the last expected output
 
@@ -308,7 +312,7 @@ def run(lines: list[bytes], expected: int, workers: int,
                 sample = Sample(time.monotonic() - started, committed, seen,
                                 cpu_seconds([p.pid for p in fleet.workers.values()]))
                 result.samples.append(sample)
-                if result.first_commit is None and committed:
+                if result.first_commit is None and committed and settled(fleet):
                     result.first_commit = sample
                 if result.ingest_done is None and committed == result.records:
                     result.ingest_done = sample
@@ -464,6 +468,25 @@ def worker_page(fleet: Fleet, page: str) -> str:
             return response.read().decode()
     except OSError:
         return ""  # not listening yet
+
+
+def held_gps(fleet: Fleet, index: int) -> set[int]:
+    """The rider-gps partitions worker `index` says (/health) it holds."""
+    url = f"http://127.0.0.1:{fleet.web_port(index)}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            held = json.loads(response.read())["partitions"]
+    except (OSError, ValueError, KeyError):
+        return set()
+    gps = fleet.settings.topics.gps
+    return {int(p.rsplit("/", 1)[1]) for p in held if p.rsplit("/", 1)[0] == gps}
+
+
+def settled(fleet: Fleet) -> bool:
+    """Every worker holds rider-gps partitions and together they hold all: the group's
+    rebalances after the workers joined are over."""
+    held = [held_gps(fleet, i) for i in fleet.workers]
+    return all(held) and set().union(*held) == set(range(fleet.settings.kafka.gps_partitions))
 
 
 def assigned_all_gps(fleet: Fleet) -> bool:
@@ -721,12 +744,14 @@ def print_throughput(t: dict) -> None:
         cpu = r["worker_cpu_s_per_100k_records"]
         print(f"{name:<44}{r['sustained_records_per_s']:>10,}"
               f"{'n/a' if cpu is None else format(cpu, '.2f'):>12}")
-    print("   sustained: input records after the group's first committed input offset / time "
-          "from it to\n   every expected output committed (start-up left out); CPU: the "
-          "workers' utime+stime then")
+    print("   sustained: input records after the group's committed input offsets once it has "
+          "settled\n   (every worker holding rider-gps partitions) / time from then to every "
+          "expected output\n   committed (start-up and the joining rebalances left out); CPU: "
+          "the workers' utime+stime then")
     for label, r in (("1 worker: ", one), ("2 workers:", two)):
         ingest = r["ingest_stage_records_per_s"]
-        print(f"   {label} first input commit {r['first_input_commit_s']:.1f} s after start, "
+        print(f"   {label} settled, input committed, {r['first_input_commit_s']:.1f} s after "
+              "start, "
               f"all input committed {r['ingest_done_s']:.1f} s, every output "
               f"{r['every_output_committed_s']:.1f} s")
         print(f"   {'':<10} input offsets alone "

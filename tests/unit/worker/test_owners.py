@@ -17,6 +17,8 @@ TOPIC = SETTINGS.topics.rider_events
 
 
 class Consumer:
+    flow_active = True
+
     def __init__(self, assigned: set) -> None:
         self.assigned = assigned
 
@@ -27,6 +29,7 @@ class Consumer:
 class App:
     def __init__(self, assigned: set) -> None:
         self.consumer = Consumer(assigned)
+        self.consumer_generation_id = 1
         self.crashed: list[BaseException] = []
 
     async def crash(self, exc: BaseException) -> None:
@@ -69,7 +72,6 @@ def test_any_other_failed_commit_stops_the_worker_for_a_restart(exc):
     assert task.stopped and not owners.partitions and app.crashed == [exc]
 
 
-
 class Stopping:
     """An owner whose stop waits until every other owner's stop has begun."""
 
@@ -101,3 +103,58 @@ def test_revoked_partitions_stop_side_by_side_so_a_rebalance_waits_for_one_stop_
 
     owners = asyncio.run(revoke())
     assert Stopping.most == 6 and not owners.partitions
+
+
+class Committing:
+    """An owner whose every record makes a checkpoint due, and whose commits wait for `release`."""
+
+    def __init__(self, partition: int, release: asyncio.Event, log: list[str]) -> None:
+        self.source_topic, self.partition = TOPIC, partition
+        self.transactional_id = f"committing-{partition}"
+        self.producer: object | None = object()
+        self.release, self.log = release, log
+        self.pending = 0
+
+    def on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
+        self.log.append(f"record {self.partition}:{offset}")
+        self.pending += 1
+
+    def due(self) -> bool:
+        return self.pending > 0
+
+    async def checkpoint(self) -> list:
+        self.pending = 0  # taken at once, as TransactionalPartition.checkpoint does
+        self.log.append(f"commit {self.partition} sent")
+        await self.release.wait()
+        self.log.append(f"commit {self.partition} done")
+        return []
+
+
+class Record:
+    def __init__(self, offset: int) -> None:
+        self.offset, self.key, self.value = offset, None, b"{}"
+
+
+def test_a_partitions_commit_under_way_does_not_hold_up_other_partitions_batches():
+    async def batches() -> list[str]:
+        log: list[str] = []
+        release = asyncio.Event()
+        app = App({TP(TOPIC, 0), TP(TOPIC, 1)})
+        owners = PartitionOwners(app, SETTINGS, None, {},  # type: ignore[arg-type]
+                                 ScoreServing("redis://127.0.0.1:1/0", SETTINGS.topics.deltas))
+        for p in (0, 1):
+            owners.partitions[(TOPIC, p)] = Committing(p, release, log)  # type: ignore
+        assert await owners.on_batch(TP(TOPIC, 0), [Record(0)])
+        await asyncio.sleep(0)  # the commit starts and waits on the broker
+        assert await owners.on_batch(TP(TOPIC, 1), [Record(0)])
+        assert await owners.on_batch(TP(TOPIC, 0), [Record(1)])
+        release.set()
+        await owners.checkpoint_due()
+        while owners._committing:
+            await asyncio.sleep(0)
+        return log
+
+    log = asyncio.run(asyncio.wait_for(batches(), timeout=5))
+    assert log.index("record 1:0") < log.index("commit 0 done"), "waited for partition 0's commit"
+    assert log.index("record 0:1") < log.index("commit 0 done")
+    assert log.count("commit 0 sent") == 2, "what came during the commit goes into the next one"
