@@ -49,6 +49,13 @@ class KafkaSettings(BaseModel):
         "prints the write rate).")
     checkpoint_every: int = Field(
         5000, ge=1, description="... or after this many records, whichever comes first.")
+    producer_batch_bytes: int = Field(
+        1_000_000, ge=16_384, le=1_000_000, description="The most bytes of records a "
+        "checkpoint's producer puts in one batch for a partition. A checkpoint writes every "
+        "changed rider's state (a few KiB each) to one state partition, and the producer sends "
+        "one batch per partition per round trip: at Kafka's 16 KiB default a busy partition's "
+        "checkpoint took hundreds of round trips (over a second). At most the broker's default "
+        "message.max.bytes (1 MB).")
     idle_after_s: float = Field(
         30, ge=0, description="A rider partition with no input record for this long (wall "
         "clock), whose inputs all said lately that they are caught up, is idle: its event time "

@@ -13,6 +13,7 @@ the same fetch loop hands `(partition, records)` to the app's batch handler. Fau
 the group (assignment, rebalances, seeking to committed offsets), its timers and web server.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -71,6 +72,10 @@ class _Consumer(faust_aiokafka.Consumer):
                     # Unless a rebalance came meanwhile: its seek set where to read from.
                     if self.app.consumer_generation_id == generation:
                         read_offset[tp] = batch[-1].offset + 1
+                    # Let the checkpoints under way take their next step: each is several
+                    # round trips to the broker, and with one step per fetch (a dozen
+                    # partitions' batches) they waited seconds behind the processing.
+                    await asyncio.sleep(0)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
                 return

@@ -89,6 +89,7 @@ class TransactionalPartition(ABC):
         # before the state is read: no zombie can commit after we have read it.
         self.producer = AIOKafkaProducer(transactional_id=self.transactional_id,
                                          enable_idempotence=True, acks="all",
+                                         max_batch_size=self.settings.kafka.producer_batch_bytes,
                                          **self.client_kwargs)
         await self.producer.start()
         self.restore(await self._read_state() if self.state_topic else {})
