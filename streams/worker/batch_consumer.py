@@ -14,6 +14,7 @@ the group (assignment, rebalances, seeking to committed offsets), its timers and
 """
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ import faust
 from aiokafka.structs import ConsumerRecord
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+
+log = logging.getLogger(__name__)
 
 # Returns whether it took the batch: not when a rebalance came while it waited.
 BatchHandler = Callable[[TP, list[ConsumerRecord]], Awaitable[bool]]
@@ -53,7 +56,12 @@ class _Consumer(faust_aiokafka.Consumer):
                 if not self.flow_active:
                     # A rebalance began after the fetch: what was fetched is dropped, and the
                     # consumer goes back to the committed offsets (as Faust's getmany does).
-                    await self.perform_seek()
+                    try:
+                        await self.perform_seek()
+                    except Exception as exc:
+                        # The assignment is changing under it (as Faust's getmany, carry on):
+                        # the rebalance's own seek, once assigned, sets where to read from.
+                        log.warning("seek to committed offsets during a rebalance: %r", exc)
                     continue
                 generation = self.app.consumer_generation_id
                 for tp, batch in records.items():
