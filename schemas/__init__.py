@@ -1,12 +1,20 @@
 """Knightwatch's event contract: one pydantic model per topic, exported as JSON Schema."""
 
-from schemas.inputs import AlertReview, GpsPing, OrderEvent, OrderEventType, WeatherEvent
+from schemas.inputs import (
+    AlertReview,
+    GpsPing,
+    OrderEvent,
+    OrderEventType,
+    PointRedemption,
+    WeatherEvent,
+)
 from schemas.outputs import (
     AlertKind,
     AreaRiskChange,
     DeadLetter,
     LocalizedMessage,
     OrderExemption,
+    PointsChange,
     RiderAlert,
     RiderSubsidy,
     ScoreDelta,
@@ -23,6 +31,8 @@ __all__ = [
     "OrderEvent",
     "OrderEventType",
     "OrderExemption",
+    "PointRedemption",
+    "PointsChange",
     "RiderAlert",
     "RiderSubsidy",
     "ScoreDelta",

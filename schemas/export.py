@@ -5,11 +5,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas.inputs import AlertReview, GpsPing, OrderEvent, WeatherEvent
+from schemas.inputs import AlertReview, GpsPing, OrderEvent, PointRedemption, WeatherEvent
 from schemas.outputs import (
     AreaRiskChange,
     DeadLetter,
     OrderExemption,
+    PointsChange,
     RiderAlert,
     RiderSubsidy,
     ScoreDelta,
@@ -21,10 +22,12 @@ TOPIC_MODELS: dict[str, type[BaseModel]] = {
     "order-events": OrderEvent,
     "weather-events": WeatherEvent,
     "rider-alert-reviews": AlertReview,
+    "rider-point-redemptions": PointRedemption,
     "rider-alerts": RiderAlert,
     "rider-score-deltas": ScoreDelta,
     "order-exemptions": OrderExemption,
     "rider-subsidies": RiderSubsidy,
+    "rider-safety-points": PointsChange,
     "area-risk": AreaRiskChange,
     "dead-letters": DeadLetter,
 }
@@ -37,7 +40,8 @@ def render(topic: str, model: type[BaseModel]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-_INPUTS = {"rider-gps", "order-events", "weather-events", "rider-alert-reviews"}
+_INPUTS = {"rider-gps", "order-events", "weather-events", "rider-alert-reviews",
+           "rider-point-redemptions"}
 
 
 def write_schemas(directory: Path) -> list[Path]:

@@ -169,3 +169,16 @@ class AlertReview(BaseModel):
         default=None, max_length=REVIEWER_MAX_LEN,
         description=f"Who reviewed: a login or an email address, at most {REVIEWER_MAX_LEN}"
         " characters.")
+
+
+class PointRedemption(BaseModel):
+    """A rider spending safety points on a reward. Key: rider_id. Refused, with its reason on
+    `rider-safety-points`, when the balance at its event time is short."""
+
+    model_config = _INPUT
+
+    redemption_id: str = NonEmptyId
+    rider_id: str = NonEmptyId
+    ts: InputMillis
+    points: int = Field(gt=0, le=1_000_000, description="Points to spend, at least 1.")
+    reward: str = Field(min_length=1, max_length=128, description="What they are spent on.")

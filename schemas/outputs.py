@@ -108,6 +108,23 @@ class RiderSubsidy(BaseModel):
     condition: str
 
 
+class PointsChange(BaseModel):
+    """A change of a rider's safety-points balance, or a redemption refused. Key: rider_id."""
+
+    model_config = _OUTPUT
+
+    change_id: str = Field(description="Derived from its cause; apply each id once.")
+    rider_id: str
+    ts: EpochMillis
+    points: int = Field(description="Earned (> 0), spent (< 0), or 0 for a refused redemption.")
+    reason: Literal["safe_delivery", "severe_weather_delivery", "redemption",
+                    "redemption_refused"]
+    ref: str = Field(description="The order_id or redemption_id this change comes from.")
+    balance: int = Field(ge=0, description="The balance after this change.")
+    reward: str | None = None
+    refused: str | None = Field(default=None, description="Why a redemption was refused.")
+
+
 class AreaRiskChange(BaseModel):
     """A map cell changing congestion state. Key: cell."""
 

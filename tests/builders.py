@@ -3,7 +3,7 @@
 import random
 from collections.abc import Iterable
 
-from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
+from schemas import AlertReview, GpsPing, OrderEvent, PointRedemption, WeatherEvent
 from streams.config.thresholds import DetectionSettings
 from streams.pipeline.processor import KnightwatchCore
 from streams.primitives.emissions import Emission
@@ -64,6 +64,12 @@ def weather(t_s: float, *, level: str = "orange", condition: str = "rainstorm",
 def review(alert_id: str, verdict: str, t_s: float, rider: str = "r1") -> AlertReview:
     return AlertReview(alert_id=alert_id, rider_id=rider, ts=T0 + int(t_s * 1000),
                        verdict=verdict)
+
+
+def redemption(redemption_id: str, points: int, t_s: float, rider: str = "r1",
+               reward: str = "helmet") -> PointRedemption:
+    return PointRedemption(redemption_id=redemption_id, rider_id=rider,
+                           ts=T0 + int(t_s * 1000), points=points, reward=reward)
 
 
 def run_core(events: Iterable, settings: DetectionSettings | None = None,

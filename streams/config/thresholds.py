@@ -532,6 +532,19 @@ class Scoring(BaseModel):
     late_long_s: float = Field(
         900, gt=0, description="Lateness from which the long-lateness penalty applies."
     )
+    safe_delivery_points: int = Field(
+        10, ge=0,
+        description="Safety points (the redeemable balance beside the capped score) earned by "
+        "an on-time or exempt delivery with no penalised alert during it: unlike the score, "
+        "they keep counting for riders already at the cap. 10 a delivery makes a typical "
+        "reward (a few hundred points) a few weeks of safe riding.",
+    )
+    severe_weather_points: int = Field(
+        20, ge=0,
+        description="Safety points added to a safe delivery's made under a severe-weather "
+        "warning (one that also earns a weather subsidy): riding safely then is harder and "
+        "worth more.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

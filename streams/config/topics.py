@@ -21,12 +21,16 @@ class TopicNames(BaseModel):
     weather: str = Field("weather-events", description="Input: weather warnings, key city.")
     reviews: str = Field("rider-alert-reviews",
                          description="Input: reviewers' verdicts on alerts, key rider_id.")
+    redemptions: str = Field("rider-point-redemptions",
+                             description="Input: riders spending safety points, key rider_id.")
     alerts: str = Field("rider-alerts", description="Output: alerts, key rider_id.")
     deltas: str = Field("rider-score-deltas", description="Output: score deltas, key rider_id.")
     exemptions: str = Field("order-exemptions",
                             description="Output: timeout decisions, key order_id.")
     subsidies: str = Field("rider-subsidies",
                            description="Output: weather subsidies, key rider_id.")
+    points: str = Field("rider-safety-points", description="Output: safety-points changes "
+                        "and refused redemptions, key rider_id.")
     area_risk: str = Field("area-risk", description="Output: congestion cell changes, key cell.")
     dead_letters: str = Field("dead-letters", description="Output: rejected records.")
     rider_events: str = Field("knightwatch-rider-events", description="Internal: every input "
@@ -57,7 +61,7 @@ class TopicNames(BaseModel):
     def input_roles(self) -> dict[str, str]:
         """Topic name -> logical input."""
         return {self.gps: "gps", self.orders: "orders", self.weather: "weather",
-                self.reviews: "reviews"}
+                self.reviews: "reviews", self.redemptions: "redemptions"}
 
     def output(self, stream: OutputStream) -> str:
         return getattr(self, stream)

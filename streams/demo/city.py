@@ -31,6 +31,11 @@ GRID_BLOCKS = 12  # 3 km x 3 km
 GPS_TOPIC = "rider-gps"
 ORDER_TOPIC = "order-events"
 WEATHER_TOPIC = "weather-events"
+REDEMPTION_TOPIC = "rider-point-redemptions"
+# Riders who spend safety points near the end of the hour: a small reward most can afford after
+# a few safe deliveries, and one no rider earns in an hour (refused, with its reason).
+REDEEMERS = {index: (20, "helmet light") if index % 2 else (5_000, "new e-bike battery")
+             for index in range(20, 30)}
 
 CLEAN = "clean"
 # The first riders misbehave, whatever the number of riders, so a small city still shows every
@@ -910,6 +915,13 @@ def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60) -> City:
             if value["ts"] <= _ms(end_s):
                 timed.append((value["ts"], len(timed),
                               {"topic": ORDER_TOPIC, "key": value["order_id"], "value": value}))
+    for index, (points, reward) in REDEEMERS.items():
+        if index < riders and end_s > 120:
+            rider_id = f"rider-{index:04d}"
+            value = {"redemption_id": f"redeem-{index:04d}", "rider_id": rider_id,
+                     "ts": _ms(end_s - 120), "points": points, "reward": reward}
+            timed.append((value["ts"], len(timed),
+                          {"topic": REDEMPTION_TOPIC, "key": rider_id, "value": value}))
     timed.sort(key=lambda r: (r[0], r[1]))
     jam = None
     if end_s > JAM_FROM_S:

@@ -32,6 +32,9 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
     reasons: Counter[str] = Counter()
     other: Counter[str] = Counter()
     area_changes: list[dict] = []
+    balance: dict[str, int] = {}  # rider -> safety points after their last change
+    ledger: Counter[str] = Counter()  # points by reason; refused redemptions counted
+    earners: set[str] = set()
     # cell -> (window start, mean km/h, usual km/h) of congested windows riders were alerted in
     alerted_windows: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
     realtime: Counter = Counter()  # alerts that left with the fix that met their rule
@@ -59,6 +62,13 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
                 if delta < 0:
                     lost[rider] -= delta
                     lost_by_kind[rider][value["reason"]] += 1
+            elif topic == "rider-safety-points":
+                # Emitted in each rider's event order, so the last balance is current.
+                balance[value["rider_id"]] = value["balance"]
+                reason = value["reason"]
+                ledger[reason] += 1 if reason == "redemption_refused" else value["points"]
+                if value["points"] > 0:
+                    earners.add(value["rider_id"])
             elif topic == "area-risk":
                 area_changes.append(value)
             elif topic == "order-exemptions":
@@ -97,6 +107,9 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
         lines.append("Riders by tier: " + ", ".join(f"{t} {tiers[t]:,}" for t in "ABCD"))
 
     lines.append("")
+    lines.extend(_points(balance, ledger, len(earners), standing))
+
+    lines.append("")
     lines.extend(_congestion(area_changes, alerted_windows, len(alert_riders["congestion"])))
 
     lines.append("")
@@ -116,6 +129,23 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
     lines.append("Replay")
     lines.extend("  " + line for line in replay_summary.render().splitlines())
     return "\n".join(lines)
+
+
+def _points(balance: dict[str, int], ledger: Counter[str], earners: int,
+            standing: dict[str, tuple[int, str]]) -> list[str]:
+    """Safety points beside scores: a score capped at 100 shows no credit for safe riding;
+    the points balance does."""
+    lines = ["Safety points (balance, score and tier)"]
+    if not balance:
+        return [*lines, "  (no rider earned any)"]
+    for rider, points in sorted(balance.items(), key=lambda kv: (-kv[1], kv[0]))[:5]:
+        score, tier = standing.get(rider, _START)
+        lines.append(f"  {rider}  {points:>5,} points  score {score:>3} tier {tier}")
+    earned = ledger["safe_delivery"] + ledger["severe_weather_delivery"]
+    lines.append(f"  earned {earned:,} ({ledger['severe_weather_delivery']:,} for riding "
+                 f"through the storm) by {earners:,} riders; redeemed "
+                 f"{-ledger['redemption']:,}; redemptions refused {ledger['redemption_refused']:,}")
+    return lines
 
 
 def _clock(ts: int) -> str:

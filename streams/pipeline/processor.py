@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Self
 
-from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
+from schemas import AlertReview, GpsPing, OrderEvent, PointRedemption, WeatherEvent
 from streams.area.congestion import CongestionMap
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.area.weather import WeatherBook
@@ -25,7 +25,7 @@ from streams.primitives.snapshot import Snapshot, dumps, fields, loads, versione
 from streams.primitives.zones import ZoneMap
 
 # A GPS record arrives as the contract's GpsPing or, from the fast decoder, already as a Ping.
-InputEvent = GpsPing | Ping | OrderEvent | WeatherEvent | AlertReview
+InputEvent = GpsPing | Ping | OrderEvent | WeatherEvent | AlertReview | PointRedemption
 
 
 @dataclass
@@ -162,6 +162,8 @@ class KnightwatchCore:
                 heapq.heappush(core._quiet, (state.buffer.last_ts, rider_id))
             for order in state.pipeline.delivered:
                 heapq.heappush(core._deciding, (order.delivered_ts, rider_id))
+            for redemption in state.pipeline.redemptions:
+                heapq.heappush(core._deciding, (redemption.ts, rider_id))
         return core
 
     # -- input -----------------------------------------------------------------------------
@@ -256,6 +258,7 @@ class KnightwatchCore:
         id per record must not fill memory."""
         pipeline = state.pipeline
         return not (pipeline.score.untouched(self.settings.scoring)
+                    and pipeline.points.untouched() and not pipeline.redemptions
                     and not pipeline.orders.active and not pipeline.delivered
                     and pipeline.detectors.get("fatigue").riding_ms_today == 0)
 
@@ -396,6 +399,10 @@ class KnightwatchCore:
                 out.extend(pipeline.on_ping(event, ctx))  # type: ignore[arg-type]
             elif kind is OrderEvent:
                 out.extend(pipeline.on_order_event(event, ctx))  # type: ignore[arg-type]
+            elif kind is PointRedemption:
+                pipeline.on_redemption(event)  # type: ignore[arg-type]
+                # Decided with the deliveries before it, once their areas are settled.
+                heapq.heappush(self._deciding, (event.ts, ctx.rider_id))
             else:
                 out.extend(pipeline.on_review(event, ctx))  # type: ignore[arg-type]
         if events and not state.quiet_check:

@@ -15,17 +15,18 @@ import struct
 from bisect import bisect_left
 from typing import Self
 
-from schemas import AlertReview, GpsPing, OrderEvent
+from schemas import AlertReview, GpsPing, OrderEvent, PointRedemption
 from streams.primitives.events import Ping
 from streams.primitives.snapshot import Snapshot, fields, versioned
 
 KIND = "pipeline.buffer"
 VERSION = 1
 
-RiderEvent = Ping | GpsPing | OrderEvent | AlertReview
+RiderEvent = Ping | GpsPing | OrderEvent | AlertReview | PointRedemption
 
-# Within one millisecond, fixes come before the order actions they explain, and reviews last.
-_RANK = {Ping: 0, GpsPing: 0, OrderEvent: 1, AlertReview: 2}
+# Within one millisecond, fixes come before the order actions they explain, then reviews, and
+# redemptions last.
+_RANK = {Ping: 0, GpsPing: 0, OrderEvent: 1, AlertReview: 2, PointRedemption: 3}
 # Event times are biased so that they sort as unsigned big-endian bytes.
 _BIAS = 1 << 63
 _HEAD = struct.Struct(">QB")  # time, rank
@@ -33,10 +34,12 @@ _FIX = struct.Struct(">QBBddddd")  # time, rank 0, flags, lat, lon, speed, headi
 _SPEED, _HEADING, _ACCURACY = 1, 2, 4
 
 
-def identity(event: OrderEvent | AlertReview) -> tuple:
-    """The content that makes an order event or review unique."""
+def identity(event: OrderEvent | AlertReview | PointRedemption) -> tuple:
+    """The content that makes an order event, review or redemption unique."""
     if type(event) is OrderEvent:
         return (event.order_id, event.type, event.promised_ts, event.city, event.lat, event.lon)
+    if type(event) is PointRedemption:
+        return (event.redemption_id, event.points, event.reward)
     return (event.alert_id, event.verdict, event.reviewer)
 
 

@@ -2,7 +2,7 @@
 
 from typing import Self
 
-from schemas import AlertReview, OrderEvent, RiderAlert
+from schemas import AlertReview, OrderEvent, PointRedemption, RiderAlert
 from streams.config.topics import TopicNames
 from streams.detectors.base import EpisodeClosed, Finding, RiderContext
 from streams.detectors.registry import SCORED_AT_CLOSE, RiderDetectors
@@ -13,10 +13,19 @@ from streams.primitives.emissions import Emission
 from streams.primitives.events import Ping
 from streams.primitives.fix import Fix
 from streams.primitives.snapshot import Snapshot, fields, versioned
+from streams.scoring.safety_points import SafetyPoints
 from streams.scoring.safety_score import PENALISED_KINDS, SafetyScore
 
 KIND = "pipeline.rider"
-VERSION = 1
+VERSION = 2
+
+
+def _v1_to_v2(v1: Snapshot) -> Snapshot:
+    """Version 1 kept no safety points: a rider restored from it starts with none."""
+    return {**v1, "v": 2, "points": SafetyPoints(v1["rider_id"]).snapshot(), "redemptions": []}
+
+
+MIGRATIONS = {1: _v1_to_v2}
 
 # Penalised alerts are remembered this long (event time) to judge the orders they fall in.
 _PENALTY_LOG_MS = 8 * 3_600_000
@@ -40,6 +49,8 @@ class RiderPipeline:
         "detectors",
         "orders",
         "penalised",
+        "points",
+        "redemptions",
         "rider_id",
         "score",
         "usual_kmh",
@@ -49,6 +60,8 @@ class RiderPipeline:
         self.rider_id = ctx.rider_id
         self.detectors = RiderDetectors()
         self.score = SafetyScore(ctx.rider_id, ctx.settings.scoring)
+        self.points = SafetyPoints(ctx.rider_id)
+        self.redemptions: list[PointRedemption] = []  # awaiting the deliveries before them
         self.orders = OrderTracker()
         self.city: str | None = None
         self.usual_kmh: float | None = None
@@ -60,17 +73,22 @@ class RiderPipeline:
     def snapshot(self) -> Snapshot:
         return versioned(
             KIND, VERSION, rider_id=self.rider_id, detectors=self.detectors.snapshot(),
-            score=self.score.snapshot(), orders=self.orders.snapshot(), city=self.city,
+            score=self.score.snapshot(), points=self.points.snapshot(),
+            redemptions=[r.model_dump(mode="json") for r in self.redemptions],
+            orders=self.orders.snapshot(), city=self.city,
             usual_kmh=self.usual_kmh, penalised=[list(p) for p in self.penalised],
             delivered=[order.snapshot() for order in self.delivered])
 
     @classmethod
     def restore(cls, data: Snapshot) -> Self:
-        values = fields(data, KIND, VERSION)
+        values = fields(data, KIND, VERSION, MIGRATIONS)
         pipeline = cls.__new__(cls)
         pipeline.rider_id = values["rider_id"]
         pipeline.detectors = RiderDetectors.restore(values["detectors"])
         pipeline.score = SafetyScore.restore(values["score"])
+        pipeline.points = SafetyPoints.restore(values["points"])
+        pipeline.redemptions = [PointRedemption.model_validate(r, strict=False)
+                                for r in values["redemptions"]]
         pipeline.orders = OrderTracker.restore(values["orders"])
         pipeline.city = values["city"]
         pipeline.usual_kmh = values["usual_kmh"]
@@ -117,6 +135,12 @@ class RiderPipeline:
         deltas = self.score.on_dismissal(review.alert_id, review.ts, ctx.settings.scoring)
         return [Emission("deltas", d.rider_id, d) for d in deltas]
 
+    def on_redemption(self, redemption: PointRedemption) -> list[Emission]:
+        """Decided with the deliveries (decide_delivered): whether the balance covers it
+        depends on every delivery before it, and those wait for their area's congestion."""
+        self.redemptions.append(redemption)
+        return []
+
     def close(self, ctx: RiderContext) -> list[Emission]:
         return self._publish(self.detectors.close(ctx), ctx)
 
@@ -125,12 +149,24 @@ class RiderPipeline:
     def decide_delivered(self, until_ts: int, ctx: RiderContext) -> list[Emission]:
         """Decide every delivered order whose surroundings are settled by `until_ts`."""
         ready = [o for o in self.delivered if o.delivered_ts <= until_ts]  # type: ignore[operator]
-        if not ready:
+        spends = [r for r in self.redemptions if r.ts <= until_ts]
+        if not ready and not spends:
             return []
         self.delivered = [o for o in self.delivered if o.delivered_ts > until_ts]  # type: ignore[operator]
+        self.redemptions = [r for r in self.redemptions if r.ts > until_ts]
         out: list[Emission] = []
         cfg = ctx.settings
-        for order in sorted(ready, key=lambda o: (o.delivered_ts, o.order_id)):
+        # In event time, a delivery before a redemption of the same millisecond: what the
+        # balance covers does not depend on which record arrived first.
+        steps: list[tuple[int, int, str, OrderState | PointRedemption]] = sorted(
+            [(o.delivered_ts, 0, o.order_id, o) for o in ready]  # type: ignore[misc]
+            + [(r.ts, 1, r.redemption_id, r) for r in spends], key=lambda s: s[:3])
+        for _, _, _, item in steps:
+            if isinstance(item, PointRedemption):
+                out += [Emission("points", c.rider_id, c)
+                        for c in self.points.on_redemption(item, cfg.scoring)]
+                continue
+            order = item
             end = order.delivered_ts
             assert end is not None
             penalised = any(s <= end and e >= order.start_ts for s, e, _ in self.penalised)
@@ -141,12 +177,17 @@ class RiderPipeline:
                                   self.usual_kmh or cfg.speeding.national_cap_kmh, cfg)
                 exempt = decision.exempt
                 out.append(Emission("exemptions", order.order_id, decision))
+            paid = subsidy(order, self.rider_id, order.city, ctx.weather)
             if order.promised_ts is not None:
                 for delta in self.score.on_delivery(order.order_id, end, late_by_s=late,
                                                     exempt=exempt, penalised_during=penalised,
                                                     cfg=cfg.scoring):
                     out.append(Emission("deltas", delta.rider_id, delta))
-            paid = subsidy(order, self.rider_id, order.city, ctx.weather)
+                safe = not penalised and (late == 0 or exempt)
+                for change in self.points.on_delivery(order.order_id, end, safe=safe,
+                                                      severe_weather=paid is not None,
+                                                      cfg=cfg.scoring):
+                    out.append(Emission("points", change.rider_id, change))
             if paid is not None:
                 out.append(Emission("subsidies", paid.rider_id, paid))
         horizon = until_ts - _PENALTY_LOG_MS

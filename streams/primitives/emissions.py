@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from schemas import AreaRiskChange, RiderAlert
 
-OutputStream = Literal["alerts", "deltas", "exemptions", "subsidies", "area_risk", "dead_letters",
-                       "area_progress"]
+OutputStream = Literal["alerts", "deltas", "exemptions", "subsidies", "points", "area_risk",
+                       "dead_letters", "area_progress"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,7 +91,8 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
             raise RuntimeError(f"record of {event.message.tp} reached a stream; "
                                "the batch consumer should have taken it")
 
-    consumed = {t.orders: k.partitions, t.weather: k.partitions, t.reviews: k.partitions}
+    consumed = {t.orders: k.partitions, t.weather: k.partitions, t.reviews: k.partitions,
+                t.redemptions: k.partitions}
     agents = {f"ingest-{name}": (name, n) for name, n in consumed.items()}
     # GPS is read where it is processed: rider partition p consumes rider-gps p and
     # rider-events p, which Faust assigns together (equal partition counts, same workers).

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from schemas import AlertReview, GpsPing, OrderEvent, WeatherEvent
+from schemas import AlertReview, GpsPing, OrderEvent, PointRedemption, WeatherEvent
 from streams.area.congestion import CongestedWindow, PartialWindow
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.primitives.events import Ping
@@ -26,8 +26,8 @@ class InputProgress:
     sent_ms: int = 0
 
 
-RiderRecord = (Ping | GpsPing | OrderEvent | AlertReview | WeatherEvent | AreaJudgement
-               | InputProgress)
+RiderRecord = (Ping | GpsPing | OrderEvent | AlertReview | PointRedemption | WeatherEvent
+               | AreaJudgement | InputProgress)
 
 
 def encode_rider_record(record: RiderRecord) -> bytes:
@@ -40,7 +40,7 @@ def encode_rider_record(record: RiderRecord) -> bytes:
                              "congested": [[c.cell, c.window_start, c.mean_kmh, c.usual_kmh]
                                            for c in record.congested]})
     kind = {GpsPing: "gps", OrderEvent: "order", AlertReview: "review",
-            WeatherEvent: "weather"}[type(record)]
+            PointRedemption: "redemption", WeatherEvent: "weather"}[type(record)]
     return b'{"k":"%s","v":%s}' % (kind.encode(), record.model_dump_json().encode())
 
 
@@ -57,7 +57,8 @@ def decode_rider_record(data: bytes) -> RiderRecord:
     if kind == "gps":
         # Validated on the way in; rebuilt without validating again.
         return GpsPing.model_construct(**value)
-    model = {"order": OrderEvent, "review": AlertReview, "weather": WeatherEvent}[kind]
+    model = {"order": OrderEvent, "review": AlertReview, "redemption": PointRedemption,
+             "weather": WeatherEvent}[kind]
     return model.model_construct(**value)
 
 

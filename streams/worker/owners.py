@@ -43,7 +43,8 @@ class PartitionOwners:
         t = settings.topics
         self._stages = {t.rider_events: "riders", t.area_progress: "judges"}
         self._gps = t.gps
-        self._inputs = (t.orders, t.weather, t.reviews)  # through the ingest stage
+        # Through the ingest stage:
+        self._inputs = (t.orders, t.weather, t.reviews, t.redemptions)
 
     # -- ownership -------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, WeatherEvent
+from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, PointRedemption, WeatherEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
 from streams.pipeline.clock import END_OF_TIME
@@ -82,10 +82,11 @@ class RiderPartition(TransactionalPartition):
         self.topics: dict[str, Source] = {_EVENTS: (t.rider_events, partition),
                                           _GPS: (t.gps, partition)}
         self.sources = {(t.gps, partition)} | {
-            (topic, i) for topic in (t.orders, t.reviews, t.weather) for i in range(k.partitions)}
+            (topic, i) for topic in (t.orders, t.reviews, t.weather, t.redemptions)
+            for i in range(k.partitions)}
         self.progress: dict[Source, int] = {}
         self._source_topics = {GpsPing: t.gps, OrderEvent: t.orders, AlertReview: t.reviews,
-                               WeatherEvent: t.weather}
+                               PointRedemption: t.redemptions, WeatherEvent: t.weather}
         self.restored_scores: list[Output] = []  # every restored rider's latest delta
         self.last_offsets = {_EVENTS: -1, _GPS: -1}
         # Per consumed topic, the last offset read before the restart, while it is re-read.
@@ -226,7 +227,7 @@ class RiderPartition(TransactionalPartition):
             # The input topic the record came from, for the dead letters of it.
             source = self._source_topics[type(record)]
             emissions = self.core.ingest(record, source_topic=source)  # type: ignore[arg-type]
-            if isinstance(record, GpsPing | OrderEvent | AlertReview):
+            if isinstance(record, GpsPing | OrderEvent | AlertReview | PointRedemption):
                 heapq.heappush(self._buffered[role], (offset, record.rider_id, record.ts))
             if self.since_checkpoint % 256 == 0:
                 emissions += self.core.advance()

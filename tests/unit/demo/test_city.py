@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from schemas import GpsPing, OrderEvent, WeatherEvent
+from schemas import GpsPing, OrderEvent, PointRedemption, WeatherEvent
 from streams.area.congestion import CongestionMap
 from streams.config.settings import load_settings
 from streams.demo.city import (
@@ -32,6 +32,7 @@ MODELS = {
     "rider-gps": (GpsPing, "rider_id"),
     "order-events": (OrderEvent, "order_id"),
     "weather-events": (WeatherEvent, "city"),
+    "rider-point-redemptions": (PointRedemption, "rider_id"),
 }
 # What the core must raise for each simulated behaviour.
 EXPECTED_KIND = {

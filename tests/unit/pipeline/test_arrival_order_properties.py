@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from streams.config.settings import load_settings
 from streams.replay.envelope import format_emission
 from streams.replay.runner import replay
-from tests.builders import T0, by_time, order, ping, ride, run_core, weather
+from tests.builders import T0, by_time, order, ping, redemption, ride, run_core, weather
 from tests.unit.detectors.zones_fixture import zone_map
 from tests.unit.orders.helpers import delivery
 
@@ -38,6 +38,12 @@ def scenario() -> list:
     events += delivery("o-late", "courier", promised_s=1500, delivered_s=1800, arrived_s=120,
                        ready_s=720)
     events += delivery("o-ok", "courier2", promised_s=1800, delivered_s=1500)
+    # A safe delivery's points spent, then more than is left: which redemption goes through
+    # depends only on event time, not on which record arrives first.
+    events += delivery("o-saver", "saver", promised_s=600, delivered_s=100, arrived_s=20,
+                       ready_s=40, speed_kmh=8)
+    events.append(redemption("rd-1", 10, 150, rider="saver"))
+    events.append(redemption("rd-2", 50, 160, rider="saver"))
     for r in range(4):  # a crawling crowd: congestion
         for leg in range(5):
             events += ride(f"crowd{r}", start_s=leg * 120, duration_s=116, speed_kmh=4,
@@ -107,7 +113,8 @@ def test_a_record_later_than_the_bound_goes_to_dead_letters():
 
 def _envelope(event) -> bytes:
     topic, key = {"GpsPing": ("rider-gps", "rider_id"), "OrderEvent": ("order-events", "order_id"),
-                  "WeatherEvent": ("weather-events", "city")}[type(event).__name__]
+                  "WeatherEvent": ("weather-events", "city"),
+                  "PointRedemption": ("rider-point-redemptions", "rider_id")}[type(event).__name__]
     return b'{"topic":"%s","key":"%s","value":%s}\n' % (
         topic.encode(), getattr(event, key).encode(), event.model_dump_json().encode())
 

@@ -206,7 +206,8 @@ def test_records_on_none_of_the_input_topics_are_a_warning(tmp_path, capsys):
     assert status == 3
     assert err[-2] == ("knightwatch: warning: none of the 16 records was accepted: is each on "
                        "an input topic (prod.rider-gps, order-events, weather-events, "
-                       "rider-alert-reviews; settings [topics]) with a valid value?")
+                       "rider-alert-reviews, rider-point-redemptions; settings [topics]) with "
+                       "a valid value?")
     assert err[-1].startswith("knightwatch: warning: 16 of 16 records (100%) were rejected")
     # Even with rejections allowed, the warning stays.
     status, err = _replay(capsys, str(src), "--config", str(config), "--out", str(out),

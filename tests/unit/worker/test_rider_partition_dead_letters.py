@@ -62,7 +62,7 @@ def through_the_worker(lines: list[bytes]) -> list[tuple]:
                              highwater=lambda: None)
     rider = RiderPartition(SETTINGS, None, 0, client_kwargs={})
     events = 0
-    for topic in (TOPICS.gps, TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+    for topic in (TOPICS.gps, TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.redemptions):
         rider.on_record(events, None, encode_rider_record(InputProgress(topic, 0, 0, True)))
         events += 1
     heartbeat = orjson.dumps({"topic": TOPICS.gps, "key": HEARTBEAT.rider_id,

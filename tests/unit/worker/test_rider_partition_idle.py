@@ -15,7 +15,7 @@ SETTINGS = load_settings(kafka={"gps_partitions": 1, "partitions": 1, "area_part
 IDLE_S = SETTINGS.kafka.idle_after_s
 WALL_MS = T0 + 30 * 86_400_000  # the records are a month old
 TOPICS = SETTINGS.topics
-SOURCES = (TOPICS.gps, TOPICS.orders, TOPICS.reviews, TOPICS.weather)
+SOURCES = (TOPICS.gps, TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.redemptions)
 
 
 class Clock:

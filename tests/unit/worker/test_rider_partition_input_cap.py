@@ -30,7 +30,7 @@ class Words:
 
 def test_an_input_silent_for_longer_than_its_caught_up_word_holds_holds_back_event_time():
     words = Words()
-    others = (TOPICS.orders, TOPICS.reviews, TOPICS.weather)
+    others = (TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.redemptions)
     for topic in others:
         words.say(topic, T0, caught_up=True, sent_ms=1_000)
     assert words.say(TOPICS.gps, T0 + 60_000, caught_up=False, sent_ms=1_000) == T0 + 60_000
@@ -49,17 +49,18 @@ def test_once_every_input_has_caught_up_one_falling_silent_still_stops_event_tim
     """With every input caught up nothing bounds event time; that must not last past the
     word of an input that then falls silent."""
     words = Words()
-    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.gps):
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.redemptions,
+                  TOPICS.gps):
         words.say(topic, T0, caught_up=True, sent_ms=1_000)
     assert words.partition.core.clock.input_cap > T0 + 10**12
-    for topic in (TOPICS.reviews, TOPICS.weather):
+    for topic in (TOPICS.reviews, TOPICS.weather, TOPICS.redemptions):
         words.say(topic, T0, True, 1_001 + VALID_MS)
     assert words.say(TOPICS.gps, T0 + 60_000, True, 1_001 + VALID_MS) == T0
 
 
 def test_a_restarted_partition_keeps_the_words_it_had_until_newer_ones_age_them():
     words = Words()
-    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.redemptions):
         words.say(topic, T0, caught_up=True, sent_ms=1_000)
     words.say(TOPICS.gps, T0 + 60_000, caught_up=False, sent_ms=1_000)
     restarted = Words()
@@ -73,7 +74,7 @@ def test_the_partitions_own_rider_gps_word_ages_no_other_input():
     """Its own word is sent at its wall clock, the others' reach it after their commits: a
     delay they all share must not make them look silent."""
     words = Words()
-    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.redemptions):
         words.say(topic, T0, caught_up=True, sent_ms=1_000)
     partition = words.partition
     partition._gps_max_ts = T0 + 60_000
@@ -94,7 +95,7 @@ def test_a_fix_written_long_after_an_inputs_caught_up_word_holds_event_time_with
     words = Words()
     partition = words.partition
     partition.wall_ms = lambda: 10**13
-    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.redemptions):
         words.say(topic, T0, caught_up=True, sent_ms=T0)
     words.say(TOPICS.gps, T0, caught_up=True, sent_ms=T0)
     _fix_written_at(words, 0, T0 + 30_000, written_ms=T0 + VALID_MS)
@@ -108,7 +109,7 @@ def test_a_fix_stamped_ahead_of_the_workers_clock_ages_words_only_up_to_that_clo
     words = Words()
     partition = words.partition
     partition.wall_ms = lambda: T0 + 5_000
-    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.redemptions):
         words.say(topic, T0, caught_up=True, sent_ms=T0)
     words.say(TOPICS.gps, T0, caught_up=True, sent_ms=T0)
     _fix_written_at(words, 0, T0 + 30_000, written_ms=T0 + 3_600_000)

@@ -20,7 +20,7 @@ def _records() -> list[bytes]:
                       *delivery("o1", "courier", promised_s=1500, delivered_s=1800,
                                 arrived_s=120, ready_s=720)])
     progress = [encode_rider_record(InputProgress(topic, 0, 0, True))
-                for topic in (t.gps, t.orders, t.reviews, t.weather)]
+                for topic in (t.gps, t.orders, t.reviews, t.weather, t.redemptions)]
     # A heartbeat at the end moves event time past everything, so both runs finish the same.
     heartbeat = GpsPing(rider_id="__heartbeat__0", ts=4_102_444_800_000, lat=0, lon=0)
     return progress + [encode_rider_record(e) for e in [*events, heartbeat]]
@@ -82,7 +82,7 @@ def _gps_held_back_records() -> list[bytes]:
     the stream clock on before the partition next advances its area clock."""
     t = SETTINGS.topics
     caught_up = [encode_rider_record(InputProgress(topic, 0, 0, True))
-                 for topic in (t.orders, t.reviews, t.weather)]
+                 for topic in (t.orders, t.reviews, t.weather, t.redemptions)]
     gps_until = [encode_rider_record(InputProgress(t.gps, 0, T0 + s * 1000, False))
                  for s in (0, 5000)]
     ahead = order("o-ahead", "accepted", 2000, rider="ahead", promised_s=4000)

@@ -35,7 +35,7 @@ def _records() -> list[Record]:
         records.append((role, offsets[role], key, value))
         offsets[role] += 1
 
-    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather):
+    for topic in (TOPICS.orders, TOPICS.reviews, TOPICS.weather, TOPICS.redemptions):
         add("events", encode_rider_record(InputProgress(topic, 0, 0, True)))
     for event in events:
         if isinstance(event, GpsPing):
