@@ -59,7 +59,7 @@ class SafetyPoints:
         return out
 
     def on_redemption(self, redemption: PointRedemption, cfg: Scoring) -> list[PointsChange]:
-        change_id = derived_id("points", "redemption", redemption.redemption_id)
+        change_id = derived_id("points", "redemption", self.rider_id, redemption.redemption_id)
         if change_id in self._applied:
             return []  # the same redemption again: spent (or refused) once
         if redemption.points > self.balance:

@@ -16,7 +16,7 @@ from streams.config.settings import KnightwatchSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKERS = os.environ.get("KNIGHTWATCH_KAFKA__BROKERS", "127.0.0.1:19092")
-OUTPUTS = ("alerts", "deltas", "exemptions", "subsidies", "area_risk", "dead_letters")
+OUTPUTS = ("alerts", "deltas", "exemptions", "subsidies", "points", "area_risk", "dead_letters")
 HEARTBEAT_TS = 4_102_444_800_000  # 2100-01-01: later than any test data
 
 

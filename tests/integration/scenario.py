@@ -16,7 +16,7 @@ def city_lines(copies: int = 1) -> list[bytes]:
     for c in range(copies):
         for event in scenario():
             update: dict = {"ts": event.ts + c * HOUR_MS}
-            for field in ("rider_id", "order_id"):
+            for field in ("rider_id", "order_id", "redemption_id"):
                 if getattr(event, field, None):
                     update[field] = f"{getattr(event, field)}-h{c}"
             if getattr(event, "promised_ts", None):
@@ -33,7 +33,7 @@ def replayed(lines: list[bytes]) -> list[dict]:
     sink = io.BytesIO()
     replay(io.BytesIO(b"".join(lines)), sink, settings, show_progress=False)
     reverse = {settings.topics.output(s): s for s in (
-        "alerts", "deltas", "exemptions", "subsidies", "area_risk", "dead_letters")}
+        "alerts", "deltas", "exemptions", "subsidies", "points", "area_risk", "dead_letters")}
     out = []
     for line in sink.getvalue().splitlines():
         record = json.loads(line)

@@ -124,7 +124,7 @@ def test_malformed_records_are_dead_lettered_and_the_rest_processed(fleet: Fleet
         assert fragment in errors
     assert {d["source_topic"] for d in dead} == {topics.gps, topics.orders}
     assert canonical(records, streams={"alerts", "deltas", "exemptions", "subsidies",
-                                       "area_risk"}) == expected
+                                       "points", "area_risk"}) == expected
 
 
 def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(fleet: Fleet):
