@@ -30,7 +30,9 @@ RiderRecord = (Ping | GpsPing | OrderEvent | AlertReview | PointRedemption | Wea
                | AreaJudgement | InputProgress)
 
 
-def encode_rider_record(record: RiderRecord) -> bytes:
+def encode_rider_record(record: RiderRecord, source: tuple[int, int] | None = None) -> bytes:
+    """`source`: (partition, offset) of the input record it was read from, for an input
+    record the ingest stage forwards (see decode_source)."""
     if isinstance(record, InputProgress):
         return orjson.dumps({"k": "progress", "topic": record.topic, "p": record.partition,
                              "until": record.until_ts, "caught_up": record.caught_up,
@@ -41,7 +43,23 @@ def encode_rider_record(record: RiderRecord) -> bytes:
                                            for c in record.congested]})
     kind = {GpsPing: "gps", OrderEvent: "order", AlertReview: "review",
             PointRedemption: "redemption", WeatherEvent: "weather"}[type(record)]
-    return b'{"k":"%s","v":%s}' % (kind.encode(), record.model_dump_json().encode())
+    if source is None:
+        return b'{"k":"%s","v":%s}' % (kind.encode(), record.model_dump_json().encode())
+    return b'{"k":"%s","s":[%d,%d],"v":%s}' % (kind.encode(), source[0], source[1],
+                                              record.model_dump_json().encode())
+
+
+def decode_source(data: bytes) -> tuple[int, int] | None:
+    """The (partition, offset) of the input record a forwarded record was read from: a new
+    owner of an input partition reads again from the group's committed offset, and what it
+    forwards again is recognised by it, however late it comes."""
+    # Written first by encode_rider_record, so read without parsing the record.
+    if not data.startswith(b'{"k":"') or b'","s":[' not in data[:40]:
+        return None
+    start = data.index(b'"s":[') + 5
+    end = data.index(b"]", start)
+    partition, offset = data[start:end].split(b",")
+    return int(partition), int(offset)
 
 
 def decode_rider_record(data: bytes) -> RiderRecord:

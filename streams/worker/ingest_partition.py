@@ -63,7 +63,7 @@ class IngestPartition(TransactionalPartition):
             self.outputs.append(dead_letter_output(self.settings, parsed))
             return
         self.max_ts = max(self.max_ts, parsed.ts)  # type: ignore[attr-defined]
-        encoded = encode_rider_record(parsed)  # type: ignore[arg-type]
+        encoded = encode_rider_record(parsed, (self.partition, offset))  # type: ignore[arg-type]
         if isinstance(parsed, WeatherEvent):
             targets: Any = range(partitions)  # every partition needs every city's weather
         elif isinstance(parsed, GpsPing) and parsed.rider_id.startswith(HEARTBEAT_PREFIX):

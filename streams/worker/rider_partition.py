@@ -28,7 +28,13 @@ from streams.pipeline.reorder import RiderBuffer
 from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
-from streams.worker.codec import InputProgress, RiderRecord, decode_rider_record, encode_progress
+from streams.worker.codec import (
+    InputProgress,
+    RiderRecord,
+    decode_rider_record,
+    decode_source,
+    encode_progress,
+)
 from streams.worker.input_position import (
     PolledAt,
     StartPosition,
@@ -42,13 +48,19 @@ from streams.worker.validation import dead_letter_output, read_input
 
 _META = b"meta"
 _META_KIND = "worker.rider_partition"
-_META_VERSION = 2
+_META_VERSION = 3
 _RIDER = b"rider:"
 # Dead letters the core writes when a record arrives, as opposed to when it is processed.
 _ON_ARRIVAL = ("late:", "clock ahead:")
 Source = tuple[str, int]  # topic, partition
 # The two consumed topics, by role: checkpoints name them so, not by topic name.
 _EVENTS, _GPS = "events", "gps"
+
+
+def _from_v2(data: dict) -> dict:
+    """Version 2 did not record how far each input partition's forwarded records were read:
+    a record an input's new owner forwards again is not recognised until the next one."""
+    return {**data, "forwarded": [], "v": 3}
 
 
 def _from_v1(data: dict) -> dict:
@@ -106,6 +118,10 @@ class RiderPartition(TransactionalPartition):
         self._last_read = self.monotonic()
         self._caught_up_at: dict[Source, int] = {}
         self._newest_word_ms = -END_OF_TIME
+        # Per input partition behind the ingest stage, the offset of the last record of it
+        # read here: what a new owner of it forwards again from the group's commit is not
+        # processed twice (nor, coming long after, dead-lettered as late).
+        self._forwarded: dict[Source, int] = {}
         # The newest fix's Kafka timestamp (when it was written), up to this worker's clock.
         self._gps_written_ms = -END_OF_TIME
         # Once a fix written after this is read, some caught-up word no longer covers it.
@@ -126,6 +142,14 @@ class RiderPartition(TransactionalPartition):
             self._hold(self._after(_EVENTS, offset, reread, []))
             return
         record = decode_rider_record(value)
+        source = decode_source(value)
+        if source is not None:
+            input_partition = (self._source_topics[type(record)], source[0])
+            if source[1] <= self._forwarded.get(input_partition, -1):
+                self.core.stats.duplicates += 1
+                self._hold(self._after(_EVENTS, offset, reread, []))
+                return
+            self._forwarded[input_partition] = source[1]
         if isinstance(record, InputProgress) and self._repeats(record):
             # An input saying again what it said (as caught-up inputs do for idleness) changes
             # no state: its offset goes with the next checkpoint, which it does not hasten.
@@ -379,7 +403,10 @@ class RiderPartition(TransactionalPartition):
             records.append((_META, dumps(versioned(
                 _META_KIND, _META_VERSION, last_offsets=dict(self.last_offsets),
                 commits=commits, progress=progress, caught_up=caught_up,
-                newest_word_ms=self._newest_word_ms, core=self.core.snapshot()))))
+                newest_word_ms=self._newest_word_ms,
+                forwarded=[[topic, part, offset] for (topic, part), offset
+                           in sorted(self._forwarded.items())],
+                core=self.core.snapshot()))))
             self._offsets_recorded = commits
         return records
 
@@ -391,7 +418,8 @@ class RiderPartition(TransactionalPartition):
         meta = state.get(_META)
         if meta is None:
             return
-        saved = fields(loads(meta), _META_KIND, _META_VERSION, migrations={1: _from_v1})
+        saved = fields(loads(meta), _META_KIND, _META_VERSION,
+                       migrations={1: _from_v1, 2: _from_v2})
         k = self.settings.kafka
         riders = {key[len(_RIDER):].decode(): loads(value)
                   for key, value in state.items() if key.startswith(_RIDER)}
@@ -416,6 +444,7 @@ class RiderPartition(TransactionalPartition):
                               for topic, part, sent in saved.get("caught_up", [])}
         self._newest_word_ms = saved.get("newest_word_ms", -END_OF_TIME)
         self._recap_after_ms = -END_OF_TIME  # the first fix read checks the restored words
+        self._forwarded = {(topic, part): offset for topic, part, offset in saved["forwarded"]}
         # Each topic is read again from its oldest event that was still buffered, up to what
         # had been read; until both are back there, the core releases nothing.
         self.rereading = {role: until for role, until in saved["last_offsets"].items()
