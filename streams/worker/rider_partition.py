@@ -145,11 +145,14 @@ class RiderPartition(TransactionalPartition):
         source = decode_source(value)
         if source is not None:
             input_partition = (self._source_topics[type(record)], source[0])
-            if source[1] <= self._forwarded.get(input_partition, -1):
+            last = self._forwarded.get(input_partition, -1)
+            # Not while re-reading what the checkpoint still buffered: those were read before
+            # and are wanted again.
+            if source[1] <= last and not reread:
                 self.core.stats.duplicates += 1
                 self._hold(self._after(_EVENTS, offset, reread, []))
                 return
-            self._forwarded[input_partition] = source[1]
+            self._forwarded[input_partition] = max(last, source[1])
         if isinstance(record, InputProgress) and self._repeats(record):
             # An input saying again what it said (as caught-up inputs do for idleness) changes
             # no state: its offset goes with the next checkpoint, which it does not hasten.

@@ -78,3 +78,16 @@ def test_a_restarted_partition_still_recognises_what_was_forwarded_before():
     restarted.take()
     restarted.forward(ACCEPTED, source=(0, 7))
     assert _dead_letters(restarted.take()) == []
+
+
+def test_a_restarted_partition_re_reading_what_its_checkpoint_buffered_processes_it():
+    p = Partition()
+    at = p.events
+    p.forward(ACCEPTED, source=(0, 7))  # buffered: event time has not passed it
+    state = dict(p.partition.state_records())
+    restarted = Partition()
+    restarted.partition.restore(state)
+    restarted.events = at  # read again from the oldest buffered record, as committed
+    restarted.forward(ACCEPTED, source=(0, 7))
+    restarted.ride(ride("r1", duration_s=900, speed_kmh=18))
+    assert "o1" in restarted.partition.core.riders["r1"].pipeline.orders.active
