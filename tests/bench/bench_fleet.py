@@ -126,7 +126,8 @@ def input_partitions(fleet: Fleet, *, gps_only: bool = False) -> list[TopicParti
     t, k = fleet.settings.topics, fleet.settings.kafka
     partitions = [TopicPartition(t.gps, p) for p in range(k.gps_partitions)]
     if not gps_only:
-        partitions += [TopicPartition(topic, p) for topic in (t.orders, t.weather, t.reviews)
+        partitions += [TopicPartition(topic, p)
+                       for topic in (t.orders, t.weather, t.reviews, t.redemptions)
                        for p in range(k.partitions)]
     return partitions
 

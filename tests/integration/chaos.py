@@ -144,7 +144,8 @@ class PacedFeed(threading.Thread):
     def run(self) -> None:
         topics = self.fleet.settings.topics
         mapping = {"rider-gps": topics.gps, "order-events": topics.orders,
-                   "weather-events": topics.weather, "rider-alert-reviews": topics.reviews}
+                   "weather-events": topics.weather, "rider-alert-reviews": topics.reviews,
+                   "rider-point-redemptions": topics.redemptions}
         producer = KafkaProducer(bootstrap_servers=BROKERS, acks="all", linger_ms=5)
         counting = _Counting(producer)
         try:

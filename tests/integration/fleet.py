@@ -129,7 +129,8 @@ class Fleet:
 
         topics = self.settings.topics
         mapping = {"rider-gps": topics.gps, "order-events": topics.orders,
-                   "weather-events": topics.weather, "rider-alert-reviews": topics.reviews}
+                   "weather-events": topics.weather, "rider-alert-reviews": topics.reviews,
+                   "rider-point-redemptions": topics.redemptions}
         producer = KafkaProducer(bootstrap_servers=BROKERS, acks="all", linger_ms=5)
         for line in lines:
             try:

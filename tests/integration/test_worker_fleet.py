@@ -40,7 +40,7 @@ def _on_fleet_topics(records: list[dict], fleet: Fleet) -> list[dict]:
     """Replay's records with the fleet's input topic names in dead letters."""
     names = load_settings().topics
     renamed = {getattr(names, n): getattr(fleet.settings.topics, n)
-               for n in ("gps", "orders", "weather", "reviews")}
+               for n in ("gps", "orders", "weather", "reviews", "redemptions")}
     return [r if r["stream"] != "dead_letters" else r | {"value": r["value"] | {
         "source_topic": renamed[r["value"]["source_topic"]]}} for r in records]
 
@@ -111,7 +111,7 @@ def test_malformed_records_are_dead_lettered_and_the_rest_processed(fleet: Fleet
     # value as the line spells it, byte for byte, in both.
     replay_topics = load_settings().topics
     renamed = {getattr(replay_topics, name): getattr(topics, name)
-               for name in ("gps", "orders", "weather", "reviews")}
+               for name in ("gps", "orders", "weather", "reviews", "redemptions")}
     replay_dead = [r | {"value": r["value"] | {
         "source_topic": renamed[r["value"]["source_topic"]]}}
         for r in replayed(BAD_LINES) if r["stream"] == "dead_letters"]

@@ -40,7 +40,7 @@ def test_an_aborted_input_transaction_changes_nothing(fleet: Fleet):
 
 def _committed(fleet: Fleet) -> dict[tuple[str, int], int]:
     topics = fleet.settings.topics
-    inputs = {topics.gps, topics.orders, topics.weather, topics.reviews}
+    inputs = {topics.gps, topics.orders, topics.weather, topics.reviews, topics.redemptions}
     admin = KafkaAdminClient(bootstrap_servers=BROKERS)
     try:
         group = fleet.env["KNIGHTWATCH_KAFKA__GROUP_ID"]
