@@ -135,11 +135,10 @@ class RiderPipeline:
         deltas = self.score.on_dismissal(review.alert_id, review.ts, ctx.settings.scoring)
         return [Emission("deltas", d.rider_id, d) for d in deltas]
 
-    def on_redemption(self, redemption: PointRedemption) -> list[Emission]:
+    def on_redemption(self, redemption: PointRedemption) -> None:
         """Decided with the deliveries (decide_delivered): whether the balance covers it
         depends on every delivery before it, and those wait for their area's congestion."""
         self.redemptions.append(redemption)
-        return []
 
     def close(self, ctx: RiderContext) -> list[Emission]:
         return self._publish(self.detectors.close(ctx), ctx)

@@ -48,10 +48,8 @@ class SafetyPoints:
         it; `severe_weather` when made under a severe-weather warning."""
         if not safe:
             return []
-        out = []
-        earned = self._change(derived_id("points", "safe", order_id), ts,
-                              cfg.safe_delivery_points, "safe_delivery", order_id, cfg)
-        out += earned
+        out = self._change(derived_id("points", "safe", order_id), ts,
+                           cfg.safe_delivery_points, "safe_delivery", order_id, cfg)
         if severe_weather:
             out += self._change(derived_id("points", "weather", order_id), ts,
                                 cfg.severe_weather_points, "severe_weather_delivery", order_id,

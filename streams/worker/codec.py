@@ -32,7 +32,7 @@ RiderRecord = (Ping | GpsPing | OrderEvent | AlertReview | PointRedemption | Wea
 
 def encode_rider_record(record: RiderRecord, source: tuple[int, int] | None = None) -> bytes:
     """`source`: (partition, offset) of the input record it was read from, for an input
-    record the ingest stage forwards (see decode_source)."""
+    record the ingest stage forwards (see decode_forwarded)."""
     if isinstance(record, InputProgress):
         return orjson.dumps({"k": "progress", "topic": record.topic, "p": record.partition,
                              "until": record.until_ts, "caught_up": record.caught_up,
@@ -49,35 +49,33 @@ def encode_rider_record(record: RiderRecord, source: tuple[int, int] | None = No
                                               record.model_dump_json().encode())
 
 
-def decode_source(data: bytes) -> tuple[int, int] | None:
-    """The (partition, offset) of the input record a forwarded record was read from: a new
-    owner of an input partition reads again from the group's committed offset, and what it
-    forwards again is recognised by it, however late it comes."""
-    # Written first by encode_rider_record, so read without parsing the record.
-    if not data.startswith(b'{"k":"') or b'","s":[' not in data[:40]:
-        return None
-    start = data.index(b'"s":[') + 5
-    end = data.index(b"]", start)
-    partition, offset = data[start:end].split(b",")
-    return int(partition), int(offset)
-
-
 def decode_rider_record(data: bytes) -> RiderRecord:
+    return decode_forwarded(data)[0]
+
+
+def decode_forwarded(data: bytes) -> tuple[RiderRecord, tuple[int, int] | None]:
+    """The record, and for one the ingest stage forwarded, the (partition, offset) of the
+    input record it was read from: a new owner of an input partition reads again from the
+    group's committed offset, and what it forwards again is recognised by it, however late
+    it comes."""
     msg: dict[str, Any] = orjson.loads(data)
     kind = msg["k"]
     if kind == "progress":
         return InputProgress(msg["topic"], msg["p"], msg["until"], msg["caught_up"],
-                             msg.get("sent", 0))
+                             msg.get("sent", 0)), None
     if kind == "judgement":
         return AreaJudgement(msg["judge"], msg["until"],
-                             tuple(CongestedWindow(*c) for c in msg["congested"]))
+                             tuple(CongestedWindow(*c) for c in msg["congested"])), None
     value = msg["v"]
+    source = msg.get("s")
     if kind == "gps":
         # Validated on the way in; rebuilt without validating again.
-        return GpsPing.model_construct(**value)
-    model = {"order": OrderEvent, "review": AlertReview, "redemption": PointRedemption,
-             "weather": WeatherEvent}[kind]
-    return model.model_construct(**value)
+        record: RiderRecord = GpsPing.model_construct(**value)
+    else:
+        model = {"order": OrderEvent, "review": AlertReview, "redemption": PointRedemption,
+                 "weather": WeatherEvent}[kind]
+        record = model.model_construct(**value)
+    return record, None if source is None else (source[0], source[1])
 
 
 def encode_progress(progress: AreaProgress) -> bytes:

@@ -31,8 +31,7 @@ from streams.primitives.zones import ZoneMap
 from streams.worker.codec import (
     InputProgress,
     RiderRecord,
-    decode_rider_record,
-    decode_source,
+    decode_forwarded,
     encode_progress,
 )
 from streams.worker.input_position import (
@@ -141,8 +140,7 @@ class RiderPartition(TransactionalPartition):
         if value is None:
             self._hold(self._after(_EVENTS, offset, reread, []))
             return
-        record = decode_rider_record(value)
-        source = decode_source(value)
+        record, source = decode_forwarded(value)
         if source is not None:
             input_partition = (self._source_topics[type(record)], source[0])
             last = self._forwarded.get(input_partition, -1)
