@@ -22,7 +22,7 @@ class InputProgress:
     until_ts: int
     caught_up: bool
     # The input partition's wall clock when it said so; for a caught-up word, when the end
-    # offset it reached was fetched (input_position.caught_up_as_of).
+    # offset it reached was fetched (input_position.word_sent_ms).
     sent_ms: int = 0
 
 

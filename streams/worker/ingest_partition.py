@@ -16,9 +16,9 @@ from streams.worker.codec import InputProgress, encode_rider_record
 from streams.worker.input_position import (
     PolledAt,
     StartPosition,
-    caught_up_as_of,
     next_to_read,
     read_all,
+    word_sent_ms,
 )
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import TransactionalPartition
@@ -100,7 +100,7 @@ class IngestPartition(TransactionalPartition):
         topics = self.settings.topics
         partitions = self.settings.kafka.gps_partitions
         now_ms = int(time.time() * 1000)
-        sent_ms = caught_up_as_of(self.polled_at, now_ms) if caught_up else now_ms
+        sent_ms = word_sent_ms(caught_up, self.polled_at, now_ms)
         encoded = encode_rider_record(
             InputProgress(self.source_topic, self.partition, self.max_ts, caught_up, sent_ms))
         targets = ([self.partition % partitions] if self.source_topic == topics.gps

@@ -28,9 +28,10 @@ def read_all(read_to: int, highwater: int | None) -> bool:
     return highwater is not None and read_to >= highwater
 
 
-def caught_up_as_of(polled_at: PolledAt | None, now_ms: int) -> int:
-    """The wall time a caught-up word speaks for: when the end offset it was measured against
-    was fetched, not when the word is sent. Through a frozen broker the consumer learns
-    nothing, and a word repeated meanwhile must not vouch for records written since."""
-    polled = polled_at() if polled_at is not None else None
+def word_sent_ms(caught_up: bool, polled_at: PolledAt | None, now_ms: int) -> int:
+    """The wall time a word on an input's progress speaks for: for a caught-up word, when the
+    end offset it was measured against was fetched, not when the word is sent. Through a
+    frozen broker the consumer learns nothing, and a word repeated meanwhile must not vouch
+    for records written since."""
+    polled = polled_at() if caught_up and polled_at is not None else None
     return now_ms if polled is None else min(polled, now_ms)

@@ -37,9 +37,9 @@ from streams.worker.codec import (
 from streams.worker.input_position import (
     PolledAt,
     StartPosition,
-    caught_up_as_of,
     next_to_read,
     read_all,
+    word_sent_ms,
 )
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import Output, TransactionalPartition, contract_output
@@ -195,7 +195,7 @@ class RiderPartition(TransactionalPartition):
         """rider-gps is read up to `read_to` (the next offset to read)."""
         topic, partition = self.topics[_GPS]
         caught_up = read_all(read_to, self.gps_highwater())
-        sent_ms = caught_up_as_of(self.gps_polled_at, wall_ms) if caught_up else wall_ms
+        sent_ms = word_sent_ms(caught_up, self.gps_polled_at, wall_ms)
         word = InputProgress(topic, partition, self._gps_max_ts, caught_up, sent_ms)
         if not self._repeats(word):
             self.since_checkpoint += 1
