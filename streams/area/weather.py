@@ -15,6 +15,7 @@ MIGRATIONS: dict[int, Migration] = {}
 
 # Weather older than this (event time) is forgotten: no order or ride looks further back.
 _RETENTION_MS = 24 * 3_600_000
+_FOREVER = 2**63
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,9 @@ class WeatherBook:
     def __init__(self, rules: Weather) -> None:
         self.rules = rules
         self._by_city: dict[str, list[tuple[int, tuple, WeatherEvent]]] = {}
+        # Per city, the last `severe_at` answer and the span of time [from, to) it holds for:
+        # every fix asks, nearly always within the span the previous fix fell in.
+        self._severe_spans: dict[str, tuple[int, int, SevereWeather | None]] = {}
 
     def snapshot(self) -> Snapshot:
         # Only the reports: each entry's sort key is derived from its report, and the rules
@@ -75,6 +79,7 @@ class WeatherBook:
         if i < len(history) and history[i][:2] == entry[:2]:
             return False
         history.insert(i, entry)
+        self._severe_spans.pop(event.city, None)
         return True
 
     def forget_before(self, processed_until: int) -> None:
@@ -85,6 +90,7 @@ class WeatherBook:
             # Keep the last report before the horizon: it may still be in force after it.
             while len(history) > 1 and history[1][0] < horizon:
                 history.pop(0)
+        self._severe_spans.clear()
 
     def in_force(self, city: str | None, ts: int) -> WeatherEvent | None:
         """The latest report issued at or before ts that is still valid at ts."""
@@ -98,10 +104,28 @@ class WeatherBook:
         return event if event.valid_until > ts else None  # type: ignore[operator]
 
     def severe_at(self, city: str | None, ts: int) -> SevereWeather | None:
-        event = self.in_force(city, ts)
-        if event is None or not is_severe(event, self.rules):
+        key = city or ""
+        span = self._severe_spans.get(key)
+        if span is not None and span[0] <= ts < span[1]:
+            return span[2]
+        history = self._by_city.get(key)
+        if not history:
             return None
-        return self._warning(event)
+        i = bisect.bisect_right(history, ts, key=lambda e: e[0])
+        # The answer holds until the next report, and from the latest one's expiry on.
+        until = history[i][0] if i < len(history) else _FOREVER
+        if i == 0:
+            span = (-_FOREVER, until, None)
+        else:
+            event = history[i - 1][2]
+            valid_until: int = event.valid_until  # type: ignore[assignment]
+            if valid_until <= ts:
+                span = (valid_until, until, None)
+            else:
+                warning = self._warning(event) if is_severe(event, self.rules) else None
+                span = (history[i - 1][0], min(until, valid_until), warning)
+        self._severe_spans[key] = span
+        return span[2]
 
     def severe_during(self, city: str | None, start: int, end: int) -> list[SevereWeather]:
         """Every severe warning in force at some moment of [start, end]."""

@@ -1,3 +1,5 @@
+import random
+
 from streams.area.weather import WeatherBook
 from streams.config.thresholds import Weather
 from tests.builders import T0, alerts, by_time, ride, run_core, weather
@@ -40,3 +42,25 @@ def test_weather_arriving_a_day_ahead_of_the_fixes_is_still_applied():
     fixes = ride(duration_s=600, every_s=4)
     [alert] = alerts(run_core([*reports, *fixes]), "severe_weather")
     assert alert.evidence["issued_ts"] == T0
+
+
+def test_severe_at_answers_as_a_fresh_book_whatever_order_queries_and_reports_come_in():
+    # severe_at remembers its last answer per city for the span it holds: reports added
+    # later (behind or ahead of it), and queries going back in time, must not see a stale one.
+    rng = random.Random(7)
+    levels = [("orange", "rainstorm"), ("yellow", "rain"), ("red", "typhoon")]
+    for _ in range(200):
+        book = WeatherBook(Weather())
+        reports = []
+        for _step in range(12):
+            if rng.random() < 0.4:
+                level, condition = rng.choice(levels)
+                report = weather(rng.randrange(0, 7200), level=level, condition=condition,
+                                 minutes=rng.choice([5, 20, 60]))
+                book.add(report)
+                reports.append(report)
+            ts = T0 + rng.randrange(-600, 9000) * 1000
+            fresh = WeatherBook(Weather())
+            for report in reports:
+                fresh.add(report)
+            assert book.severe_at("shanghai", ts) == fresh.severe_at("shanghai", ts)
