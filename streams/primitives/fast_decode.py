@@ -21,8 +21,7 @@ is: both refuse `true`, "1.5" and "inf" for a float. Deliberately left to the sl
 A change to `schemas.GpsPing` must be mirrored in `_GpsValue` below; a test pins the contract.
 """
 
-import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Annotated
 
 import msgspec
@@ -80,41 +79,6 @@ class _GpsEnvelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 _decode = msgspec.json.Decoder(_GpsEnvelope).decode
 
-PingBuilder = Callable[
-    [str, int, float, float, float | None, float | None, float | None, str | None], Ping]
-
-
-def _ping_builder() -> PingBuilder:
-    """Ping's dataclass __init__ sets each of its eight fields through object.__setattr__
-    (it is frozen): about 1 µs, more than msgspec's whole decode. Its slots' own descriptors set
-    the same fields in half the time. That is only the same object while Ping's __init__ does
-    nothing but set its fields in slot order, so check that, else use the constructor."""
-    names = tuple(f.name for f in dataclasses.fields(Ping))
-    if (getattr(Ping, "__slots__", None) != names or len(names) != 8
-            or hasattr(Ping, "__post_init__")):
-        return Ping
-    new = object.__new__
-    s0, s1, s2, s3, s4, s5, s6, s7 = (getattr(Ping, name).__set__ for name in names)
-
-    def build(rider_id: str, ts: int, lat: float, lon: float, speed_kmh: float | None,
-              heading_deg: float | None, accuracy_m: float | None, city: str | None) -> Ping:
-        ping = new(Ping)
-        s0(ping, rider_id)
-        s1(ping, ts)
-        s2(ping, lat)
-        s3(ping, lon)
-        s4(ping, speed_kmh)
-        s5(ping, heading_deg)
-        s6(ping, accuracy_m)
-        s7(ping, city)
-        return ping
-
-    sample = ("r", MIN_TS_MS, 1.0, 2.0, 3.0, 4.0, 5.0, "c")
-    return build if build(*sample) == Ping(*sample) else Ping
-
-
-_new_ping = _ping_builder()
-
 # The JSON spelling of the gps topics of the last `roles` seen (held, so compared by identity).
 _gps_needles: tuple[Mapping[str, str] | None, tuple[bytes, ...]] = (None, ())
 
@@ -167,7 +131,7 @@ def decode_gps_record(line: bytes, roles: Mapping[str, str]) -> tuple[str, Ping]
         city = city.strip(_WHITESPACE)
         if len(city) > _CITY_MAX_LEN:
             return None
-    return topic, _new_ping(rider_id, value.ts, value.lat, value.lon, value.speed_kmh,
+    return topic, Ping(rider_id, value.ts, value.lat, value.lon, value.speed_kmh,
                             value.heading_deg, value.accuracy_m, city)
 
 
