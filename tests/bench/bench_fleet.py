@@ -68,7 +68,7 @@ from streams.config.thresholds import Speeding
 from streams.primitives.geo import offset
 from streams.worker.partitioning import partition_for
 from tests.bench.bench_core import machine
-from tests.integration.fleet import BROKERS, OUTPUTS, Fleet
+from tests.integration.fleet import BROKERS, OUTPUTS, ROOT, Fleet
 from tests.integration.scenario import canonical, city_lines, replayed
 
 # The worker's own defaults (not the tests' short checkpoints of 0.5 s / 500 records).
@@ -149,6 +149,8 @@ class BareResult:
     seconds: float
     cpu_seconds: float
     undecodable: int = 0
+    broker_cores: float | None = None  # the broker's CPU over the read, in cores
+    machine_cores: float | None = None  # the whole machine's
 
     @property
     def rate(self) -> float:
@@ -170,7 +172,10 @@ def bare_consume(fleet: Fleet) -> BareResult:
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     count = undecodable = 0
+    broker = broker_pid()
     try:
+        broker_cpu = None if broker is None else cpu_seconds([broker])
+        busy = machine_busy_s()
         wall, cpu = time.perf_counter(), time.process_time()
         while count < total:
             for records in consumer.poll(timeout_ms=1000).values():
@@ -184,9 +189,14 @@ def bare_consume(fleet: Fleet) -> BareResult:
                 raise RuntimeError(f"bare consumer read {count} of {total} in "
                                    f"{RUN_TIMEOUT_S} s")
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        busy = machine_busy_s() - busy
+        broker_after = None if broker is None else cpu_seconds([broker])
     finally:
         consumer.close()
-    return BareResult(fleet.settings.topics.gps, count, wall, cpu, undecodable)
+    broker_cores = (None if broker_cpu is None or broker_after is None
+                    else round((broker_after - broker_cpu) / wall, 2))
+    return BareResult(fleet.settings.topics.gps, count, wall, cpu, undecodable, broker_cores,
+                      round(busy / wall, 2))
 
 
 def cpu_seconds(pids: list[int]) -> float | None:
@@ -200,6 +210,24 @@ def cpu_seconds(pids: list[int]) -> float | None:
             return None
         total += int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
     return total / CLOCK_TICKS
+
+
+def broker_pid() -> int | None:
+    """The local broker's pid, as deploy/local/kafka.sh recorded it; None for another broker."""
+    run_dir = Path(os.environ.get("KNIGHTWATCH_RUN_DIR", ROOT / ".run"))
+    try:
+        return int((run_dir / "kafka" / "kafka.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def machine_busy_s() -> float:
+    """CPU time every core of the machine spent on anything but idling (/proc/stat), in
+    seconds: with the workers' and the broker's, it shows whether the machine had room left."""
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:9]]
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks) - idle - iowait) / CLOCK_TICKS
 
 
 def committed_input(admin: KafkaAdminClient, group: str,
@@ -219,6 +247,8 @@ class Sample:
     committed: int | None  # input records committed by the group
     outputs: int  # committed output records seen
     cpu_s: float | None  # the workers' CPU time
+    broker_cpu_s: float | None  # the local broker's CPU time
+    busy_s: float  # the whole machine's busy CPU time
 
 
 @dataclass
@@ -265,6 +295,20 @@ class FleetRun:
             return None
         return (self.done.cpu_s - self.first_commit.cpu_s) / self.window_records * 100_000
 
+    def window_cores(self) -> dict[str, float | None]:
+        """Cores busy on average over the sustained window: the workers, the broker, and the
+        whole machine (those two, this benchmark and anything else running)."""
+        assert self.done is not None and self.first_commit is not None
+        a, b = self.first_commit, self.done
+        span = max(1e-9, b.at_s - a.at_s)
+
+        def cores(x: float | None, y: float | None) -> float | None:
+            return None if x is None or y is None else round((y - x) / span, 2)
+
+        return {"workers": cores(a.cpu_s, b.cpu_s),
+                "broker": cores(a.broker_cpu_s, b.broker_cpu_s),
+                "machine": cores(a.busy_s, b.busy_s)}
+
     def to_json(self) -> dict:
         assert self.done is not None and self.first_commit is not None
         return {
@@ -284,7 +328,8 @@ class FleetRun:
             "worker_cpu_s_per_100k_records": None if self.cpu_per_100k is None
             else round(self.cpu_per_100k, 2),
             "worker_cpu_s_whole_run": self.done.cpu_s,
-            "timeline": [[round(s.at_s, 2), s.committed, s.outputs, s.cpu_s]
+            "window_cores_busy": self.window_cores(),
+            "timeline": [[round(s.at_s, 2), s.committed, s.outputs, s.cpu_s, s.broker_cpu_s]
                          for s in self.samples],
         }
 
@@ -305,6 +350,7 @@ def run(lines: list[bytes], expected: int, workers: int,
             group = fleet.settings.kafka.group_id
             admin = KafkaAdminClient(bootstrap_servers=BROKERS)
             consumer = committed_count(fleet)
+            broker = broker_pid()
             started = time.monotonic()
             for i in range(workers):
                 fleet.start_worker(i)
@@ -313,7 +359,9 @@ def run(lines: list[bytes], expected: int, workers: int,
                 seen += sum(1 for _ in consumer)  # waits SAMPLE_S for more
                 committed = committed_input(admin, group, partitions)
                 sample = Sample(time.monotonic() - started, committed, seen,
-                                cpu_seconds([p.pid for p in fleet.workers.values()]))
+                                cpu_seconds([p.pid for p in fleet.workers.values()]),
+                                None if broker is None else cpu_seconds([broker]),
+                                machine_busy_s())
                 result.samples.append(sample)
                 if result.first_commit is None and committed and settled(fleet):
                     result.first_commit = sample
@@ -741,6 +789,8 @@ def print_throughput(t: dict) -> None:
     print(f"{'':<44}{'records/s':>10}{'CPU-s/100k':>12}")
     print(f"{'1. bare consumer (kafka-python, json.loads)':<44}{bare['records_per_s']:>10,}"
           f"{bare['cpu_s_per_100k_records']:>12.2f}")
+    print(f"   cores busy while it read: broker {bare['broker_cores']}, whole machine "
+          f"{bare['machine_cores']} of {os.cpu_count()}")
     print(f"{'   replay (one process, no Kafka)':<44}{t['replay']['records_per_s']:>10,}")
     for name, r in (("2. fleet, 1 worker, sustained", one),
                     ("   fleet, 2 workers, sustained", two)):
@@ -760,6 +810,9 @@ def print_throughput(t: dict) -> None:
         print(f"   {'':<10} input offsets alone "
               f"{'n/a' if ingest is None else format(ingest, ',')} records/s; start to done "
               f"{r['start_to_done_records_per_s']:,} records/s")
+        busy = r["window_cores_busy"]
+        print(f"   {'':<10} cores busy in the window: workers {busy['workers']}, broker "
+              f"{busy['broker']}, whole machine {busy['machine']} of {os.cpu_count()}")
 
     def verdict(workers: int) -> str:
         met = ratios[f"target_met_{workers}_worker{'s' if workers > 1 else ''}"]
