@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from streams.config.settings import KnightwatchSettings, SettingsError, load_settings
 from streams.primitives.zones import ZoneFileError, ZoneMap
+from streams.review.files import ReviewError
 from streams.worker.topics import TopicLayoutError
 
 if TYPE_CHECKING:
@@ -144,6 +145,48 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rider(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from streams.review.files import review_files
+    from streams.review.records import read_rider
+    from streams.review.timeline import render_timeline, timeline
+
+    files = review_files(args.output, args.input, args.zones)
+    if args.png is not None:
+        _check_output(args.png, str(files.output))
+        if files.input is None:
+            raise CliError("--png needs the replay's input for the rider's fixes: pass "
+                           "--input INPUT (a demo folder has its input.jsonl)")
+    settings = _settings(args)
+    records = read_rider(files, args.rider, settings.topics)
+    try:
+        zone = (ZoneInfo(args.time_zone) if args.time_zone
+                else settings.cities.zone_of(records.city))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"--time-zone {args.time_zone}: not an IANA time zone (e.g. "
+                       "Asia/Shanghai, Europe/Dublin)") from None
+    entries = timeline(records, settings.topics, zone, args.lang)
+    print(render_timeline(records, entries, zone, settings.topics))
+    if args.png is not None:
+        _draw(args, files.zones, records, settings, zone)
+    return EXIT_OK
+
+
+def _draw(args: argparse.Namespace, zones_path: Path | None, records, settings, zone) -> None:
+    from streams.review.ride_map import draw_ride, save_png
+
+    if len(records.fixes) < 2:
+        raise CliError(f"--png: the input has {len(records.fixes)} valid fixes of rider "
+                       f"{args.rider}, too few to draw a ride")
+    ride = draw_ride(args.rider, records.fixes, records.values(settings.topics.alerts),
+                     _zones(zones_path, settings), zone)
+    save_png(ride, args.png)
+    print(f"Picture of the ride: {args.png} ({len(records.fixes):,} fixes, "
+          f"{sum(len(m.get_offsets()) for m in ride.alert_marks.values())} alerts marked, "
+          f"{len(ride.zones_drawn)} zones drawn)")
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     from streams.config.docs import settings_markdown
 
@@ -212,6 +255,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="settings file (.toml or .json)")
     p.set_defaults(func=cmd_topics)
 
+    p = sub.add_parser("rider", help="one rider's timeline (and a picture of the ride) from a "
+                       "replay's output")
+    p.add_argument("output", help="a replay's output file, or a folder holding output.jsonl "
+                   "(and input.jsonl, zones.geojson), as `knightwatch demo` leaves it")
+    p.add_argument("--rider", required=True, help="the rider_id")
+    p.add_argument("--input", help="the replay's input (default: input.jsonl in the folder): "
+                   "the rider's fixes and city")
+    p.add_argument("--zones", help="the zones file the replay used (default: zones.geojson in "
+                   "the folder)")
+    p.add_argument("--png", help="also draw the ride to this PNG file: the track coloured by "
+                   "speed, alerts marked, zones drawn")
+    p.add_argument("--time-zone", help="IANA zone to show times in (default: the rider's "
+                   "city's, settings [cities])")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the "
+                   "alerts' messages")
+    p.add_argument("--config", help="settings file (.toml or .json)")
+    p.set_defaults(func=cmd_rider)
+
     p = sub.add_parser("settings", help="print every setting with its default as Markdown")
     p.set_defaults(func=cmd_settings)
     return parser
@@ -221,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingsError, ZoneFileError, TopicLayoutError, CliError) as exc:
+    except (SettingsError, ZoneFileError, TopicLayoutError, CliError, ReviewError) as exc:
         print(f"knightwatch: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

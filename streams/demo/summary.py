@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from streams.replay.runner import ReplaySummary
+from streams.review.local_time import zone_label
 from streams.scoring.safety_score import PENALISED_KINDS
 
 _SEVERITIES = ("info", "warning", "critical")
@@ -147,13 +148,6 @@ def _points(balance: dict[str, int], ledger: Counter[str], earners: int,
                  f"through the storm) by {earners:,} riders; redeemed "
                  f"{-ledger['redemption']:,}; redemptions refused {ledger['redemption_refused']:,}")
     return lines
-
-
-def zone_label(time_zone: ZoneInfo, ts: int) -> str:
-    """The zone's IANA name and its UTC offset at `ts`: `Asia/Shanghai, UTC+08:00`. The
-    abbreviation alone is ambiguous (CST is also US Central time)."""
-    offset = datetime.fromtimestamp(ts / 1000, time_zone).strftime("%z")
-    return f"{time_zone.key}, UTC{offset[:3]}:{offset[3:]}"
 
 
 def _cells(n: int) -> str:
