@@ -182,9 +182,9 @@ def _draw(args: argparse.Namespace, zones_path: Path | None, records, settings, 
     ride = draw_ride(args.rider, records.fixes, records.values(settings.topics.alerts),
                      _zones(zones_path, settings), zone)
     save_png(ride, args.png)
-    print(f"Picture of the ride: {args.png} ({len(records.fixes):,} fixes, "
-          f"{sum(len(m.get_offsets()) for m in ride.alert_marks.values())} alerts marked, "
-          f"{len(ride.zones_drawn)} zones drawn)")
+    marked = sum(len(m.get_offsets()) for m in ride.alert_marks.values())
+    print(f"Picture of the ride: {args.png} ({len(records.fixes):,} fixes, {marked} alerts "
+          f"marked, zones and one-way streets drawn: {len(ride.zones_drawn)})")
 
 
 def cmd_settings(args: argparse.Namespace) -> int:

@@ -44,11 +44,10 @@ def draw_ride(rider_id: str, fixes: list[GpsPing], alerts: list[dict], zones: Zo
     """`fixes` in event-time order (at least two); `alerts` as rider-alerts values."""
     if len(fixes) < 2:
         raise ValueError(f"a ride needs at least two fixes, {rider_id} has {len(fixes)}")
-    figure = Figure(figsize=(9, 8), dpi=110)
+    figure = Figure(figsize=(9, 9), dpi=110, layout="constrained")
     ax = figure.add_subplot()
     lons, lats = [f.lon for f in fixes], [f.lat for f in fixes]
-    box = (min(lons) - _MARGIN_DEG, min(lats) - _MARGIN_DEG,
-           max(lons) + _MARGIN_DEG, max(lats) + _MARGIN_DEG)
+    box = _square_box(min(lons), min(lats), max(lons), max(lats))
     drawn = _draw_zones(ax, zones, box) if zones else []
 
     speeds = speeds_kmh(fixes)[1:]
@@ -66,8 +65,7 @@ def draw_ride(rider_id: str, fixes: list[GpsPing], alerts: list[dict], zones: Zo
 
     ax.set_xlim(box[0], box[2])
     ax.set_ylim(box[1], box[3])
-    # A degree of longitude is shorter than one of latitude away from the equator.
-    ax.set_aspect(1 / math.cos(math.radians((box[1] + box[3]) / 2)))
+    ax.set_aspect(1 / _lon_scale(box))
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.ticklabel_format(useOffset=False)
@@ -76,9 +74,26 @@ def draw_ride(rider_id: str, fixes: list[GpsPing], alerts: list[dict], zones: Zo
                  f"({zone_label(zone, fixes[0].ts)}), {len(fixes):,} fixes, "
                  f"{len(alerts)} alerts", fontsize=10)
     # Below the map, where it hides no part of the track.
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8,
-              frameon=False)
+    figure.legend(loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     return RideMap(figure, track, speeds, marks, drawn)
+
+
+def _lon_scale(box: tuple[float, float, float, float]) -> float:
+    """Metres in a degree of longitude over metres in one of latitude, at the box's middle."""
+    return math.cos(math.radians((box[1] + box[3]) / 2))
+
+
+def _square_box(min_lon: float, min_lat: float, max_lon: float,
+                max_lat: float) -> tuple[float, float, float, float]:
+    """The track's box with a margin, widened to a square on the ground: a ride along one
+    street would otherwise be a sliver."""
+    box = (min_lon - _MARGIN_DEG, min_lat - _MARGIN_DEG, max_lon + _MARGIN_DEG,
+           max_lat + _MARGIN_DEG)
+    scale = _lon_scale(box)
+    width, height = (box[2] - box[0]) * scale, box[3] - box[1]  # in degrees of latitude
+    side = max(width, height)
+    pad_lon, pad_lat = (side - width) / scale / 2, (side - height) / 2
+    return box[0] - pad_lon, box[1] - pad_lat, box[2] + pad_lon, box[3] + pad_lat
 
 
 def save_png(ride: RideMap, path: str | Path) -> None:

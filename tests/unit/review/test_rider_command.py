@@ -1,0 +1,61 @@
+"""`knightwatch rider`: the timeline on stdout, the picture on request, and a clear one-line
+error with a non-zero status for anything it cannot use."""
+
+import json
+
+from streams.cli import EXIT_BAD_INPUT, main
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(["rider", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_a_demo_folder_prints_the_timeline_and_draws_the_ride(replayed, capsys, tmp_path):
+    png = tmp_path / "r1.png"
+    status, out, err = _run(capsys, str(replayed.folder), "--rider", "r1", "--png", str(png))
+    assert (status, err) == (0, "")
+    assert out.startswith("Rider r1, city shanghai; times Asia/Shanghai, UTC+08:00\n")
+    assert f"Picture of the ride: {png} (226 fixes, 3 alerts marked" in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_messages_in_chinese_name_the_city_in_chinese(replayed, capsys):
+    _, out, _ = _run(capsys, str(replayed.folder), "--rider", "r1", "--lang", "zh")
+    assert "上海发布橙色预警（暴雨）" in out
+
+
+def test_the_city_zone_setting_moves_the_clock(replayed, capsys, tmp_path):
+    config = tmp_path / "cities.json"
+    config.write_text(json.dumps({"cities": {"time_zones": {"shanghai": "Europe/Dublin"}}}))
+    _, out, _ = _run(capsys, str(replayed.folder), "--rider", "r1", "--config", str(config))
+    assert "times Europe/Dublin, UTC+01:00" in out and "2026-07-15 03:00:00" in out
+    _, out, _ = _run(capsys, str(replayed.folder), "--rider", "r1", "--time-zone", "UTC")
+    assert "times UTC, UTC+00:00" in out and "2026-07-15 02:00:00" in out
+
+
+def test_a_missing_folder_is_status_2_saying_what_to_run(capsys, tmp_path):
+    status, out, err = _run(capsys, str(tmp_path / "out"), "--rider", "r1")
+    assert status == EXIT_BAD_INPUT and out == ""
+    assert err.startswith(f"knightwatch: {tmp_path / 'out'}: no such file or folder; run ")
+    assert len(err.splitlines()) == 1
+
+
+def test_an_unknown_rider_is_status_2_naming_riders_there(replayed, capsys):
+    status, _, err = _run(capsys, str(replayed.folder), "--rider", "rider-0001")
+    assert status == EXIT_BAD_INPUT
+    assert "rider 'rider-0001': no record of this rider" in err and "r1, r2" in err
+
+
+def test_a_picture_without_the_input_is_status_2(replayed, capsys, tmp_path):
+    status, _, err = _run(capsys, str(replayed.output), "--rider", "r1",
+                          "--png", str(tmp_path / "r1.png"))
+    assert status == EXIT_BAD_INPUT and "--png needs the replay's input" in err
+    assert not (tmp_path / "r1.png").exists()
+
+
+def test_a_time_zone_that_does_not_exist_is_status_2(replayed, capsys):
+    status, _, err = _run(capsys, str(replayed.folder), "--rider", "r1",
+                          "--time-zone", "Asia/Shanghia")
+    assert status == EXIT_BAD_INPUT and "not an IANA time zone" in err
