@@ -133,14 +133,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
+    from schemas.asyncapi import asyncapi_drifted, write_asyncapi
     from schemas.export import check_schemas, write_schemas
 
     if args.check:
         drift = check_schemas(Path(args.dir))
+        if asyncapi_drifted(Path(args.asyncapi)):
+            drift.append(Path(args.asyncapi).name)
         for name in drift:
             print(f"schema drift: {name}", file=sys.stderr)
         return 1 if drift else 0
-    for path in write_schemas(Path(args.dir)):
+    for path in [*write_schemas(Path(args.dir)), write_asyncapi(Path(args.asyncapi))]:
         print(path)
     return 0
 
@@ -241,8 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--riders", type=int, default=300)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files")
-    p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "schemas/json"))
+    p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files and the "
+                       "AsyncAPI document")
+    schemas_dir = Path(__file__).resolve().parent.parent / "schemas"
+    p.add_argument("--dir", default=str(schemas_dir / "json"))
+    p.add_argument("--asyncapi", default=str(schemas_dir / "asyncapi.json"),
+                   help="the AsyncAPI 3.0 document of every topic")
     p.add_argument("--check", action="store_true")
     p.set_defaults(func=cmd_schemas)
 
