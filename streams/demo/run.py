@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 
 from streams.config.settings import load_settings
-from streams.demo.city import CITY, generate_city
+from streams.demo.city import CITY, CLEAN, generate_city
 from streams.demo.summary import render_summary
 from streams.primitives.zones import ZoneMap
 from streams.replay.runner import replay_file
@@ -47,4 +47,9 @@ def run_demo(out_dir: Path, seed: int = 7, riders: int = 300) -> int:
     print(f"  {zones_path.name:<15} restricted zones and one-way streets")
     print(f"  {output_path.name:<15} alerts, score deltas, exemptions, subsidies, area risk")
     print(f"Replay it yourself: knightwatch replay {input_path} --zones {zones_path}")
+    # The first rider who misbehaves is there whatever the number of riders.
+    shown = next((r for r, b in sorted(city.behaviours.items()) if b != CLEAN), None)
+    if shown is not None:
+        print(f"One rider's story: knightwatch rider {out_dir} --rider {shown} "
+              f"--png {out_dir / shown}.png")
     return 0

@@ -224,6 +224,7 @@ def test_demo_writes_its_files_and_prints_a_summary(demo):
         assert (out_dir / name).stat().st_size > 0
     assert "Alerts by kind" in printed and "Riders most at risk" in printed
     assert "records/s" in printed and str(out_dir) in printed
+    assert f"knightwatch rider {out_dir} --rider rider-0001 --png" in printed
     assert len(printed.splitlines()) < 70
 
 
