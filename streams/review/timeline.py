@@ -4,6 +4,8 @@ points and refused records, each a line on the clock of the rider's city."""
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from streams.config.topics import TopicNames
 from streams.primitives.city_names import city_name
 from streams.review.local_time import local, zone_label
@@ -13,11 +15,12 @@ from streams.scoring.safety_score import PENALISED_KINDS
 _WHEN = "%Y-%m-%d %H:%M:%S"
 # The longest dead-letter reason shown: enough for the reason itself, not the record's bytes.
 _ERROR_CHARS = 120
+_YEAR_2100_MS = 4_102_444_800_000  # a refused record's ts past this is no time to show
 
 
 @dataclass(frozen=True)
 class Entry:
-    ts: int  # event time, epoch ms UTC
+    ts: int | None  # event time, epoch ms UTC; None only for a refused record without one
     what: str  # alert, score, decision, subsidy, points, rejected
     text: str
 
@@ -50,22 +53,23 @@ def timeline(records: RiderRecords, topics: TopicNames, zone: ZoneInfo,
                     text += f"; applied after the change at {_clock(before, zone)}"
                 applied_last[topic] = max(before, value["ts"])
             entries.append(Entry(value["ts"], what, text))
-    # A dead letter has no time of its own: it stays where the output has it, after the
-    # entries before it.
-    return _in_time_order(entries)
+    return _in_time_order(entries, records.fixes[0].ts if records.fixes else 0)
 
 
-def _in_time_order(entries: list[Entry]) -> list[Entry]:
-    ordered: list[Entry] = []
-    last = 0
-    keyed = []
-    for index, entry in enumerate(entries):
-        ts = entry.ts if entry.ts >= 0 else last
-        last = ts
-        keyed.append((ts, index, entry))
-    for ts, _, entry in sorted(keyed, key=lambda k: (k[0], k[1])):
-        ordered.append(entry if entry.ts >= 0 else Entry(ts, entry.what, entry.text))
-    return ordered
+def _in_time_order(entries: list[Entry], fallback_ts: int) -> list[Entry]:
+    """A refused record without a readable time of its own (None) takes the time of the entry
+    before it in the output, or of the one after it when it comes first (or `fallback_ts`
+    when nothing has a time)."""
+    times = [e.ts for e in entries]
+    for i in range(len(times)):
+        if times[i] is None and i > 0:
+            times[i] = times[i - 1]
+    for i in reversed(range(len(times))):
+        if times[i] is None and i + 1 < len(times):
+            times[i] = times[i + 1]
+    timed = [Entry(fallback_ts if ts is None else ts, e.what, e.text)
+             for ts, e in zip(times, entries, strict=True)]
+    return sorted(timed, key=lambda e: e.ts)  # stable: the output's order at equal times
 
 
 def _clock(ts: int, zone: ZoneInfo) -> str:
@@ -104,7 +108,19 @@ def _points(v: dict) -> tuple[str, str]:
 
 def _rejected(v: dict) -> Entry:
     error = v["error"] if len(v["error"]) <= _ERROR_CHARS else v["error"][:_ERROR_CHARS] + "..."
-    return Entry(-1, "rejected", f"a {v['source_topic'] or 'replay'} record: {error}")
+    return Entry(_record_ts(v["raw"]), "rejected",
+                 f"a {v['source_topic'] or 'replay'} record: {error}")
+
+
+def _record_ts(raw: str) -> int | None:
+    """The refused record's own `ts` when its raw text is a JSON object with an epoch-ms one
+    (a late record's canonical JSON is; a record that is not JSON is not)."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    ts = value.get("ts") if isinstance(value, dict) else None
+    return ts if type(ts) is int and 0 <= ts < _YEAR_2100_MS else None
 
 
 def _duration(seconds: int) -> str:

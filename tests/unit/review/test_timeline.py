@@ -105,3 +105,19 @@ def test_a_change_applied_after_a_later_dated_one_says_so():
     assert [e.ts for e in entries] == [1_000_000, 2_000_000]
     assert entries[0].text.endswith(f"; applied after the change at {_at(2_000_000)}")
     assert "applied after" not in entries[1].text
+
+
+def _dead_letter(raw: str) -> tuple[str, dict]:
+    return "dead-letters", {"source_topic": "rider-gps", "key": "r1", "raw": raw,
+                            "error": "late: 400 s behind the rider's event time"}
+
+
+def test_a_refused_record_is_placed_at_its_own_time_or_beside_its_neighbour():
+    late = '{"rider_id":"r1","ts":1500000,"lat":31.2,"lon":121.4}'
+    records = RiderRecords("r1", outputs=[_dead_letter("not json"),
+                                          _delta(2_000_000, -8, 92, "alert-a"),
+                                          _dead_letter(late)])
+    entries = timeline(records, TOPICS, SHANGHAI)
+    assert [(e.what, e.ts) for e in entries] == [
+        ("rejected", 1_500_000), ("rejected", 2_000_000), ("score", 2_000_000)]
+    assert entries[1].text == ("a rider-gps record: late: 400 s behind the rider's event time")
