@@ -13,7 +13,10 @@ from streams.review.files import ReviewError
 from streams.worker.topics import TopicLayoutError
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from streams.replay.runner import ReplaySummary
+    from streams.review.records import RiderRecords
 
 # Exit statuses (the README's "Replay" section documents them). 1 is left to Python: an
 # unexpected error, with its traceback, is a bug.
@@ -169,21 +172,24 @@ def cmd_rider(args: argparse.Namespace) -> int:
     except (ZoneInfoNotFoundError, ValueError):
         raise CliError(f"--time-zone {args.time_zone}: not an IANA time zone (e.g. "
                        "Asia/Shanghai, Europe/Dublin)") from None
+    # Whatever would stop the picture stops the command before it prints anything.
+    zones = _zones(files.zones, settings) if args.png is not None else None
+    if args.png is not None and len(records.fixes) < 2:
+        raise CliError(f"--png: the input has {len(records.fixes)} valid fixes of rider "
+                       f"{args.rider}, too few to draw a ride")
     entries = timeline(records, settings.topics, zone, args.lang)
     print(render_timeline(records, entries, zone, settings.topics))
     if args.png is not None:
-        _draw(args, files.zones, records, settings, zone)
+        _draw(args, zones, records, settings, zone)
     return EXIT_OK
 
 
-def _draw(args: argparse.Namespace, zones_path: Path | None, records, settings, zone) -> None:
+def _draw(args: argparse.Namespace, zones: ZoneMap | None, records: "RiderRecords",
+          settings: KnightwatchSettings, zone: "ZoneInfo") -> None:
     from streams.review.ride_map import draw_ride, save_png
 
-    if len(records.fixes) < 2:
-        raise CliError(f"--png: the input has {len(records.fixes)} valid fixes of rider "
-                       f"{args.rider}, too few to draw a ride")
-    ride = draw_ride(args.rider, records.fixes, records.values(settings.topics.alerts),
-                     _zones(zones_path, settings), zone)
+    ride = draw_ride(args.rider, records.fixes, records.values(settings.topics.alerts), zones,
+                     zone)
     save_png(ride, args.png)
     marked = sum(len(m.get_offsets()) for m in ride.alert_marks.values())
     print(f"Picture of the ride: {args.png} ({len(records.fixes):,} fixes, {marked} alerts "

@@ -59,3 +59,24 @@ def test_a_time_zone_that_does_not_exist_is_status_2(replayed, capsys):
     status, _, err = _run(capsys, str(replayed.folder), "--rider", "r1",
                           "--time-zone", "Asia/Shanghia")
     assert status == EXIT_BAD_INPUT and "not an IANA time zone" in err
+
+
+def test_a_picture_of_a_rider_without_fixes_is_status_2_before_any_output(replayed, capsys,
+                                                                          tmp_path):
+    # r1's dead letter is the impossible fix; give a rider whose only record is an order.
+    only_order = tmp_path / "only-order.jsonl"
+    only_order.write_text(json.dumps({"topic": "order-events", "key": "o9", "value": {
+        "order_id": "o9", "rider_id": "r7", "ts": 1_784_080_800_000, "type": "created"}}) + "\n")
+    status, out, err = _run(capsys, str(replayed.output), "--rider", "r7", "--input",
+                            str(only_order), "--png", str(tmp_path / "r7.png"))
+    assert (status, out) == (EXIT_BAD_INPUT, "")
+    assert "the input has 0 valid fixes of rider r7, too few to draw a ride" in err
+
+
+def test_a_broken_zones_file_is_status_2_naming_it(replayed, capsys, tmp_path):
+    zones = tmp_path / "zones.geojson"
+    zones.write_text('{"type": "FeatureCollection", "features": [{"type": "Point"}]}')
+    status, out, err = _run(capsys, str(replayed.folder), "--rider", "r1", "--zones",
+                            str(zones), "--png", str(tmp_path / "r1.png"))
+    assert (status, out) == (EXIT_BAD_INPUT, "")
+    assert err.startswith(f"knightwatch: zones file {zones}: feature 0")
