@@ -192,8 +192,8 @@ def _draw(args: argparse.Namespace, zones: ZoneMap | None, records: "RiderRecord
                      zone)
     save_png(ride, args.png)
     marked = sum(len(m.get_offsets()) for m in ride.alert_marks.values())
-    print(f"Picture of the ride: {args.png} ({len(records.fixes):,} fixes, {marked} alerts "
-          f"marked, zones and one-way streets drawn: {len(ride.zones_drawn)})")
+    print(f"Picture of the ride: {args.png} ({len(records.fixes):,} fixes; alerts marked: "
+          f"{marked}; zones and one-way streets drawn: {len(ride.zones_drawn)})")
 
 
 def cmd_settings(args: argparse.Namespace) -> int:

@@ -19,9 +19,11 @@ from streams.primitives.zones import ZoneMap
 from streams.review.local_time import local, zone_label
 from streams.scoring.safety_score import PENALISED_KINDS
 
-# Zones this far (degrees, ~500 m) outside the track's box are drawn too: a no-entry zone the
-# rider skirted is part of the story; the rest of the city's file is not.
-_MARGIN_DEG = 0.005
+# Around the track the map shows a tenth of its span more, and at least ~100 m: a no-entry zone
+# the rider skirted is part of the story (zones on the map are drawn); the rest of the city's
+# file is not.
+_MARGIN_SHARE = 0.1
+_MIN_MARGIN_DEG = 0.001
 # The colour scale reaches at least the national e-bike cap (25 km/h) and a bit more, so a ride
 # that never sped does not look red.
 _MIN_SCALE_KMH = 30.0
@@ -87,8 +89,8 @@ def _square_box(min_lon: float, min_lat: float, max_lon: float,
                 max_lat: float) -> tuple[float, float, float, float]:
     """The track's box with a margin, widened to a square on the ground: a ride along one
     street would otherwise be a sliver."""
-    box = (min_lon - _MARGIN_DEG, min_lat - _MARGIN_DEG, max_lon + _MARGIN_DEG,
-           max_lat + _MARGIN_DEG)
+    margin = max(_MIN_MARGIN_DEG, _MARGIN_SHARE * max(max_lon - min_lon, max_lat - min_lat))
+    box = (min_lon - margin, min_lat - margin, max_lon + margin, max_lat + margin)
     scale = _lon_scale(box)
     width, height = (box[2] - box[0]) * scale, box[3] - box[1]  # in degrees of latitude
     side = max(width, height)

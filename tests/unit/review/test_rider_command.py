@@ -17,7 +17,7 @@ def test_a_demo_folder_prints_the_timeline_and_draws_the_ride(replayed, capsys, 
     status, out, err = _run(capsys, str(replayed.folder), "--rider", "r1", "--png", str(png))
     assert (status, err) == (0, "")
     assert out.startswith("Rider r1, city shanghai; times Asia/Shanghai, UTC+08:00\n")
-    assert f"Picture of the ride: {png} (226 fixes, 3 alerts marked" in out
+    assert f"Picture of the ride: {png} (226 fixes; alerts marked: 3;" in out
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
