@@ -33,8 +33,14 @@ TOPIC_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+def value_schema(topic: str, model: type[BaseModel]) -> dict:
+    """What a reader of `topic` may rely on: what Knightwatch accepts on an input, what it
+    writes on an output."""
+    return model.model_json_schema(mode="validation" if topic in _INPUTS else "serialization")
+
+
 def render(topic: str, model: type[BaseModel]) -> str:
-    schema = model.model_json_schema(mode="validation" if topic in _INPUTS else "serialization")
+    schema = value_schema(topic, model)
     schema["$id"] = f"https://knightwatch.dev/schemas/{topic}.schema.json"
     schema["title"] = f"{topic}: {schema.get('title', model.__name__)}"
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

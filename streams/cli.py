@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING
 
 from streams.config.settings import KnightwatchSettings, SettingsError, load_settings
 from streams.primitives.zones import ZoneFileError, ZoneMap
+from streams.review.files import ReviewError
 from streams.worker.topics import TopicLayoutError
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from streams.replay.runner import ReplaySummary
+    from streams.review.records import RiderRecords
 
 # Exit statuses (the README's "Replay" section documents them). 1 is left to Python: an
 # unexpected error, with its traceback, is a bug.
@@ -132,16 +136,64 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
+    from schemas.asyncapi import asyncapi_drifted, write_asyncapi
     from schemas.export import check_schemas, write_schemas
 
     if args.check:
         drift = check_schemas(Path(args.dir))
+        if asyncapi_drifted(Path(args.asyncapi)):
+            drift.append(Path(args.asyncapi).name)
         for name in drift:
             print(f"schema drift: {name}", file=sys.stderr)
         return 1 if drift else 0
-    for path in write_schemas(Path(args.dir)):
+    for path in [*write_schemas(Path(args.dir)), write_asyncapi(Path(args.asyncapi))]:
         print(path)
     return 0
+
+
+def cmd_rider(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from streams.review.files import review_files
+    from streams.review.records import read_rider
+    from streams.review.timeline import render_timeline, timeline
+
+    files = review_files(args.output, args.input, args.zones)
+    if args.png is not None:
+        _check_output(args.png, str(files.output))
+        if files.input is None:
+            raise CliError("--png needs the replay's input for the rider's fixes: pass "
+                           "--input INPUT (a demo folder has its input.jsonl)")
+    settings = _settings(args)
+    records = read_rider(files, args.rider, settings.topics)
+    try:
+        zone = (ZoneInfo(args.time_zone) if args.time_zone
+                else settings.cities.zone_of(records.city))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"--time-zone {args.time_zone}: not an IANA time zone (e.g. "
+                       "Asia/Shanghai, Europe/Dublin)") from None
+    # Whatever would stop the picture stops the command before it prints anything.
+    zones = _zones(files.zones, settings) if args.png is not None else None
+    if args.png is not None and len(records.fixes) < 2:
+        raise CliError(f"--png: the input has {len(records.fixes)} valid fixes of rider "
+                       f"{args.rider}, too few to draw a ride")
+    entries = timeline(records, settings.topics, zone, args.lang)
+    print(render_timeline(records, entries, zone, settings.topics))
+    if args.png is not None:
+        _draw(args, zones, records, settings, zone)
+    return EXIT_OK
+
+
+def _draw(args: argparse.Namespace, zones: ZoneMap | None, records: "RiderRecords",
+          settings: KnightwatchSettings, zone: "ZoneInfo") -> None:
+    from streams.review.ride_map import draw_ride, save_png
+
+    ride = draw_ride(args.rider, records.fixes, records.values(settings.topics.alerts), zones,
+                     zone)
+    save_png(ride, args.png)
+    marked = sum(len(m.get_offsets()) for m in ride.alert_marks.values())
+    print(f"Picture of the ride: {args.png} ({len(records.fixes):,} fixes; alerts marked: "
+          f"{marked}; zones and one-way streets drawn: {len(ride.zones_drawn)})")
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
@@ -198,8 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--riders", type=int, default=300)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files")
-    p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "schemas/json"))
+    p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files and the "
+                       "AsyncAPI document")
+    schemas_dir = Path(__file__).resolve().parent.parent / "schemas"
+    p.add_argument("--dir", default=str(schemas_dir / "json"))
+    p.add_argument("--asyncapi", default=str(schemas_dir / "asyncapi.json"),
+                   help="the AsyncAPI 3.0 document of every topic")
     p.add_argument("--check", action="store_true")
     p.set_defaults(func=cmd_schemas)
 
@@ -212,6 +268,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="settings file (.toml or .json)")
     p.set_defaults(func=cmd_topics)
 
+    p = sub.add_parser("rider", help="one rider's timeline (and a picture of the ride) from a "
+                       "replay's output")
+    p.add_argument("output", help="a replay's output file, or a folder holding output.jsonl "
+                   "(and input.jsonl, zones.geojson), as `knightwatch demo` leaves it")
+    p.add_argument("--rider", required=True, help="the rider_id")
+    p.add_argument("--input", help="the replay's input (default: input.jsonl in the folder): "
+                   "the rider's fixes and city")
+    p.add_argument("--zones", help="the zones file the replay used (default: zones.geojson in "
+                   "the folder)")
+    p.add_argument("--png", help="also draw the ride to this PNG file: the track coloured by "
+                   "speed, alerts marked, zones drawn")
+    p.add_argument("--time-zone", help="IANA zone to show times in (default: the rider's "
+                   "city's, settings [cities])")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the "
+                   "alerts' messages")
+    p.add_argument("--config", help="settings file (.toml or .json)")
+    p.set_defaults(func=cmd_rider)
+
     p = sub.add_parser("settings", help="print every setting with its default as Markdown")
     p.set_defaults(func=cmd_settings)
     return parser
@@ -221,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingsError, ZoneFileError, TopicLayoutError, CliError) as exc:
+    except (SettingsError, ZoneFileError, TopicLayoutError, CliError, ReviewError) as exc:
         print(f"knightwatch: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

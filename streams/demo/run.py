@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 
 from streams.config.settings import load_settings
-from streams.demo.city import generate_city
+from streams.demo.city import CITY, CLEAN, generate_city
 from streams.demo.summary import render_summary
 from streams.primitives.zones import ZoneMap
 from streams.replay.runner import replay_file
@@ -29,7 +29,8 @@ def run_demo(out_dir: Path, seed: int = 7, riders: int = 300) -> int:
 
     # Zones go through the same loader as `knightwatch replay --zones`, so the file written
     # here is checked exactly as a user's own would be.
-    summary = replay_file(str(input_path), str(output_path), load_settings(),
+    settings = load_settings()
+    summary = replay_file(str(input_path), str(output_path), settings,
                           zones=ZoneMap.load(zones_path), show_progress=False)
 
     bad = sum(1 for b in city.behaviours.values() if b != "clean")
@@ -38,11 +39,17 @@ def run_demo(out_dir: Path, seed: int = 7, riders: int = 300) -> int:
           f"faulty phone), {minutes} min simulated, seed {seed}; simulated in "
           f"{simulated_s:.1f} s")
     print()
-    print(render_summary(output_path, summary, rider_ids=city.behaviours))
+    print(render_summary(output_path, summary, settings.cities.zone_of(CITY),
+                         rider_ids=city.behaviours))
     print()
     print(f"Files in {out_dir}:")
     print(f"  {input_path.name:<15} the simulated records (replay input)")
     print(f"  {zones_path.name:<15} restricted zones and one-way streets")
     print(f"  {output_path.name:<15} alerts, score deltas, exemptions, subsidies, area risk")
     print(f"Replay it yourself: knightwatch replay {input_path} --zones {zones_path}")
+    # The first rider who misbehaves is there whatever the number of riders.
+    shown = next((r for r, b in sorted(city.behaviours.items()) if b != CLEAN), None)
+    if shown is not None:
+        print(f"One rider's story: knightwatch rider {out_dir} --rider {shown} "
+              f"--png {out_dir / shown}.png")
     return 0

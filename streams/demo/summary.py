@@ -2,25 +2,26 @@
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 
 from streams.replay.runner import ReplaySummary
+from streams.review.local_time import zone_label
 from streams.scoring.safety_score import PENALISED_KINDS
 
 _SEVERITIES = ("info", "warning", "critical")
 # A rider never scored has the starting score; the demo runs with the default settings.
 _START = (100, "A")
-# Times are shown on the demo city's clock (China Standard Time).
-_CITY_TZ = timezone(timedelta(hours=8))
 _MAX_CELLS = 5
 
 
-def render_summary(output_path: Path, replay_summary: ReplaySummary,
+def render_summary(output_path: Path, replay_summary: ReplaySummary, time_zone: ZoneInfo,
                    rider_ids: Iterable[str] | None = None) -> str:
-    """`rider_ids` (every rider in the input) lets riders without any delta count as safest."""
+    """`rider_ids` (every rider in the input) lets riders without any delta count as safest;
+    times are shown in `time_zone` (the city's), which the text names."""
     alerts: Counter[tuple[str, str]] = Counter()
     alert_riders: dict[str, set[str]] = defaultdict(set)
     lost: Counter[str] = Counter()
@@ -110,7 +111,8 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary,
     lines.extend(_points(balance, ledger, len(earners), standing))
 
     lines.append("")
-    lines.extend(_congestion(area_changes, alerted_windows, len(alert_riders["congestion"])))
+    lines.extend(_congestion(area_changes, alerted_windows, len(alert_riders["congestion"]),
+                             time_zone))
 
     lines.append("")
     lines.append(f"Score changes: {changes['negative']:,} down ({points['negative']:+,} points), "
@@ -148,17 +150,13 @@ def _points(balance: dict[str, int], ledger: Counter[str], earners: int,
     return lines
 
 
-def _clock(ts: int) -> str:
-    return datetime.fromtimestamp(ts / 1000, _CITY_TZ).strftime("%H:%M")
-
-
 def _cells(n: int) -> str:
     return f"{n:,} cell" if n == 1 else f"{n:,} cells"
 
 
 def _congestion(changes: list[dict],
                 alerted_windows: dict[str, list[tuple[int, float, float]]],
-                alerted: int) -> list[str]:
+                alerted: int, time_zone: ZoneInfo) -> list[str]:
     """A headline, then one line per congested cell (slowest first): when it was congested and
     its slowest judged window against its usual speed."""
     if not changes:
@@ -167,7 +165,12 @@ def _congestion(changes: list[dict],
     congested = {c["cell"] for c in changes if c["state"] == "congested"}
     released = {c["cell"] for c in changes if c["state"] == "clear"}
     lines = [f"Congestion (area-risk): {len(changes):,} changes, {_cells(len(congested))} "
-             f"congested, {len(released):,} released; {alerted:,} riders alerted"]
+             f"congested, {len(released):,} released; {alerted:,} riders alerted; times "
+             f"{zone_label(time_zone, changes[0]['ts'])}"]
+
+    def clock(ts: int) -> str:
+        return datetime.fromtimestamp(ts / 1000, time_zone).strftime("%H:%M")
+
     episodes: dict[str, list[str]] = defaultdict(list)
     slowest: dict[str, tuple[float, float]] = {}
     since: dict[str, int] = {}
@@ -185,10 +188,10 @@ def _congestion(changes: list[dict],
             slowest[cell] = min(first, slowest.get(cell, first))
         elif cell in since:
             start = since.pop(cell)
-            episodes[cell].append(f"{_clock(start)}-{_clock(change['ts'])}")
+            episodes[cell].append(f"{clock(start)}-{clock(change['ts'])}")
             judged(cell, start, change["ts"])
     for cell, start in since.items():
-        episodes[cell].append(f"{_clock(start)} (not released)")
+        episodes[cell].append(f"{clock(start)} (not released)")
         judged(cell, start, float("inf"))
     ordered = sorted(congested, key=lambda c: (slowest[c][0], c))
     for cell in ordered[:_MAX_CELLS]:

@@ -1,6 +1,7 @@
 """The short sentences a voice reminder speaks, in Chinese and English."""
 
 from schemas import LocalizedMessage
+from streams.primitives.city_names import city_name
 
 _TEMPLATES: dict[str, tuple[str, str]] = {
     "speeding": (
@@ -46,5 +47,14 @@ CONDITION_ZH = {
 
 
 def message(template: str, **values: object) -> LocalizedMessage:
+    """A `city` value is a city id: each language says the city's name in it."""
     zh, en = _TEMPLATES[template]
-    return LocalizedMessage(zh=zh.format(**values), en=en.format(**values))
+    return LocalizedMessage(zh=zh.format(**_in_language(values, "zh")),
+                            en=en.format(**_in_language(values, "en")))
+
+
+def _in_language(values: dict[str, object], language: str) -> dict[str, object]:
+    city = values.get("city")
+    if not isinstance(city, str):
+        return values
+    return {**values, "city": city_name(city, language)}

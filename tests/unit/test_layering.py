@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 STREAMS = Path(__file__).resolve().parents[2] / "streams"
-PURE = ["primitives", "pipeline", "detectors", "orders", "area", "scoring", "replay", "demo"]
+PURE = ["primitives", "pipeline", "detectors", "orders", "area", "scoring", "replay", "demo",
+        "review"]
 FORBIDDEN = {"kafka", "aiokafka", "faust", "mode", "redis"}
 
 

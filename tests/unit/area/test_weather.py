@@ -11,7 +11,10 @@ def test_one_severe_weather_alert_per_warning_not_per_ping():
     [alert] = alerts(run_core(events), "severe_weather")
     assert alert.severity == "info"
     assert "slow down" in alert.message.en and "减速" in alert.message.zh
+    assert alert.message.zh.startswith("上海发布橙色预警（暴雨）")
+    assert alert.message.en.startswith("Orange weather warning in Shanghai (rainstorm)")
     assert alert.evidence["warning_level"] == "orange"
+    assert alert.evidence["city"] == "shanghai"  # evidence keeps the id, for machines
 
 
 def test_a_new_warning_alerts_again_and_mild_weather_never():

@@ -8,6 +8,7 @@ import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -223,6 +224,7 @@ def test_demo_writes_its_files_and_prints_a_summary(demo):
         assert (out_dir / name).stat().st_size > 0
     assert "Alerts by kind" in printed and "Riders most at risk" in printed
     assert "records/s" in printed and str(out_dir) in printed
+    assert f"knightwatch rider {out_dir} --rider rider-0001 --png" in printed
     assert len(printed.splitlines()) < 70
 
 
@@ -280,8 +282,12 @@ def test_the_jammed_cell_is_congested_then_released(demo):
     # Released by riders passing at their usual speed once the jam is over.
     assert jam.end_ts - 300_000 < cleared[0]["ts"] <= jam.end_ts + 2 * 300_000
     assert cleared[0]["mean_speed_kmh"] >= 0.7 * cleared[0]["usual_speed_kmh"]
-    assert f"{first['cell']}  congested" in printed
-    assert "Congestion (area-risk):" in printed
+    # On the city's clock, with the zone named.
+    local = datetime.fromtimestamp(first["ts"] / 1000, ZoneInfo("Asia/Shanghai"))
+    assert f"{first['cell']}  congested {local:%H:%M}-" in printed
+    [headline] = [line for line in printed.splitlines() if line.startswith("Congestion")]
+    assert headline.startswith("Congestion (area-risk):")
+    assert headline.endswith("times Asia/Shanghai, UTC+08:00")
 
 
 def test_riders_held_up_in_the_jam_get_one_congestion_alert(demo):
