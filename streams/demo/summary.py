@@ -2,14 +2,13 @@
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import orjson
 
 from streams.replay.runner import ReplaySummary
-from streams.review.local_time import zone_label
+from streams.review.local_time import local, zone_label
 from streams.scoring.safety_score import PENALISED_KINDS
 
 _SEVERITIES = ("info", "warning", "critical")
@@ -169,7 +168,7 @@ def _congestion(changes: list[dict],
              f"{zone_label(time_zone, changes[0]['ts'])}"]
 
     def clock(ts: int) -> str:
-        return datetime.fromtimestamp(ts / 1000, time_zone).strftime("%H:%M")
+        return local(ts, time_zone).strftime("%H:%M")
 
     episodes: dict[str, list[str]] = defaultdict(list)
     slowest: dict[str, tuple[float, float]] = {}
