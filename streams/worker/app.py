@@ -16,6 +16,7 @@ from mode import CrashingSupervisor
 
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
+from streams.worker import metrics
 from streams.worker.batch_consumer import BatchConsumingApp
 from streams.worker.gauges import WorkerGauges
 from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
@@ -115,6 +116,9 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
         await serving.flush()
 
     gauges = WorkerGauges()
+    for topic in t.input_roles():
+        # From zero at start: the first records read are then an increase for rate().
+        metrics.RECORDS_CONSUMED.labels(topic)
 
     @app.timer(interval=1.0)
     async def observe_gauges() -> None:
