@@ -85,8 +85,14 @@ scrape_configs:
 EOF
 }
 
+# HTTP through bash's /dev/tcp, as lib.sh's port_open: no curl or wget needed.
 ready() {
-  curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$PROMETHEUS_PORT" || exit 1
+    printf 'GET /-/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    read -r -t 5 status <&3 || exit 1
+    [[ "$status" == *" 200 "* ]]
+  ) 2>/dev/null
 }
 
 cmd_up() {
