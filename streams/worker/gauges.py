@@ -1,5 +1,5 @@
 """The worker's gauges, set on a timer: how far behind each consumed partition is, and how many
-riders it holds in memory."""
+riders it holds in memory (and as evicted snapshots)."""
 
 from collections.abc import Callable, Iterable
 
@@ -31,5 +31,6 @@ class WorkerGauges:
         for label in self._lag_labels - labels:
             metrics.CONSUMER_LAG.remove(*label)
         self._lag_labels = labels
-        metrics.RIDERS_IN_MEMORY.set(sum(len(p.core.riders) for p in partitions
-                                         if isinstance(p, RiderPartition)))
+        riders = [p for p in partitions if isinstance(p, RiderPartition)]
+        metrics.RIDERS_IN_MEMORY.set(sum(len(p.core.riders) for p in riders))
+        metrics.RIDERS_EVICTED.set(sum(len(p.core.evicted) for p in riders))

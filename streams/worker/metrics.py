@@ -35,6 +35,8 @@ CONSUMER_LAG = Gauge(
     "minus the next offset to hand on", ["topic", "partition"])
 RIDERS_IN_MEMORY = Gauge("knightwatch_riders_in_memory",
                          "Riders whose state this worker holds in memory")
+RIDERS_EVICTED = Gauge("knightwatch_riders_evicted",
+                       "Riders gone quiet whose state this worker keeps as compressed snapshots")
 CHECKPOINTS = Counter("knightwatch_checkpoints_total", "Partition transactions committed",
                       ["stage"])
 CHECKPOINT_DURATION = Histogram(

@@ -38,5 +38,7 @@ def test_riders_in_memory_are_summed_over_the_rider_partitions():
     for offset, rider in enumerate(("a", "b", "c")):
         partitions[offset % 2].on_gps(offset, rider.encode(),
                                       ping(rider).model_dump_json().encode(), None)
+    partitions[1].core.evicted["gone"] = b"snapshot"
     WorkerGauges().observe([], lambda tp: None, lambda tp: None, partitions)
     assert REGISTRY.get_sample_value("knightwatch_riders_in_memory") == 3
+    assert REGISTRY.get_sample_value("knightwatch_riders_evicted") == 1
