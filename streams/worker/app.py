@@ -16,7 +16,9 @@ from mode import CrashingSupervisor
 
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
+from streams.worker import metrics
 from streams.worker.batch_consumer import BatchConsumingApp
+from streams.worker.gauges import WorkerGauges
 from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
 from streams.worker.owners import PartitionOwners
 from streams.worker.readiness import ReadinessProbe
@@ -112,6 +114,24 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     @app.timer(interval=0.5)
     async def serve_scores() -> None:
         await serving.flush()
+
+    gauges = WorkerGauges()
+    for topic in t.input_roles():
+        # From zero at start: the first records read are then an increase for rate().
+        metrics.RECORDS_CONSUMED.labels(topic)
+
+    @app.timer(interval=1.0)
+    async def observe_gauges() -> None:
+        consumer = app.consumer
+
+        def highwater(tp: Any) -> int | None:
+            try:
+                return consumer.highwater(tp)
+            except Exception:  # not fetched yet, or no longer assigned
+                return None
+
+        gauges.observe(consumer.assignment(), highwater, consumer._read_offset.get,
+                       owners.partitions.values())
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set, **_: Any) -> None:

@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 import faust
-import orjson
 from aiokafka.errors import IllegalOperation, InvalidProducerEpoch, KafkaError, ProducerFenced
 from faust.types import TP
 
@@ -20,7 +19,7 @@ from streams.worker.ingest_partition import IngestPartition
 from streams.worker.judge_partition import JudgePartition
 from streams.worker.rider_partition import RiderPartition
 from streams.worker.serving import ScoreServing
-from streams.worker.transactional import Output, TransactionalPartition
+from streams.worker.transactional import TransactionalPartition
 
 log = logging.getLogger(__name__)
 
@@ -152,21 +151,28 @@ class PartitionOwners:
             # A rebalance came while the owner started: the owner now is one restored from
             # the last commit, and reads again from there; this batch was fetched before.
             return False
+        # An alert's latency runs from its record's arrival: the Kafka timestamp, up to now.
+        now_ms = int(time.time() * 1000)
         if tp.topic == self._gps:
             assert isinstance(task, RiderPartition)
-            metrics.RECORDS.labels(tp.topic).inc(len(records))
+            metrics.RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
             for record in records:
-                task.on_gps(record.offset, record.key, record.value,
-                            _timestamp_ms(record.timestamp))
-            await task.refresh_gps_progress(int(time.time() * 1000))
+                timestamp = _timestamp_ms(record.timestamp)
+                task.arrived_ms = now_ms if timestamp is None else min(timestamp, now_ms)
+                task.on_gps(record.offset, record.key, record.value, timestamp)
+            task.arrived_ms = None
+            await task.refresh_gps_progress(now_ms)
         elif isinstance(task, IngestPartition):
-            metrics.RECORDS.labels(tp.topic).inc(len(records))
+            metrics.RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
             for record in records:
                 task.on_record(record.offset, record.key, record.value,
                                _timestamp_ms(record.timestamp))
         else:
             for record in records:
+                timestamp = _timestamp_ms(record.timestamp)
+                task.arrived_ms = now_ms if timestamp is None else min(timestamp, now_ms)
                 task.on_record(record.offset, record.key, record.value)
+            task.arrived_ms = None
         if task.due():
             self.commit_soon(task)
         return True
@@ -214,9 +220,9 @@ class PartitionOwners:
         return future
 
     async def checkpoint(self, task: TransactionalPartition) -> None:
-        stage = self._stages.get(task.source_topic, "ingest")
+        stage = task.stage
         try:
-            with metrics.CHECKPOINT_SECONDS.labels(stage).time():
+            with metrics.CHECKPOINT_DURATION.labels(stage).time():
                 committed = await task.checkpoint()
         except (ProducerFenced, InvalidProducerEpoch) as exc:
             metrics.CHECKPOINT_FAILURES.labels(stage).inc()
@@ -239,7 +245,6 @@ class PartitionOwners:
             await self._fail(task, stage, exc)
             return
         metrics.CHECKPOINTS.labels(stage).inc()
-        _count_outputs(self.settings, committed)
         if stage == "riders":
             self.serving.hand_over(committed)  # written by the serving timer, never awaited
 
@@ -264,16 +269,3 @@ def _timestamp_ms(timestamp: int | None) -> int | None:
     """A Kafka record's timestamp (epoch ms), None when it has none."""
     return timestamp if timestamp is not None and timestamp > 0 else None
 
-
-def _count_outputs(settings: KnightwatchSettings, outputs: list[Output]) -> None:
-    t = settings.topics
-    for topic, _, value, _ in outputs:
-        if topic == t.alerts:
-            v = orjson.loads(value)
-            metrics.ALERTS.labels(v["kind"], v["severity"]).inc()
-        elif topic == t.deltas:
-            metrics.DELTAS.labels(orjson.loads(value)["reason"]).inc()
-        elif topic == t.exemptions:
-            metrics.DECISIONS.labels(str(orjson.loads(value)["exempt"]).lower()).inc()
-        elif topic == t.dead_letters:
-            metrics.DEAD_LETTERS.labels(orjson.loads(value)["source_topic"]).inc()

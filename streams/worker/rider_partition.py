@@ -43,7 +43,7 @@ from streams.worker.input_position import (
 )
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import Output, TransactionalPartition, contract_output
-from streams.worker.validation import dead_letter_output, read_input
+from streams.worker.validation import read_input
 
 _META = b"meta"
 _META_KIND = "worker.rider_partition"
@@ -73,6 +73,8 @@ def _from_v1(data: dict) -> dict:
 
 
 class RiderPartition(TransactionalPartition):
+    stage = "riders"
+
     def __init__(self, settings: KnightwatchSettings, zones: ZoneMap | None, partition: int,
                  client_kwargs: dict[str, Any],
                  gps_highwater: Callable[[], int | None] = lambda: None,
@@ -175,7 +177,7 @@ class RiderPartition(TransactionalPartition):
         parsed = read_input(self.settings, "gps", topic, key, value, timestamp_ms)
         if isinstance(parsed, DeadLetter):
             if not reread:  # said when it was first read
-                self.outputs.append(dead_letter_output(self.settings, parsed))
+                self.hold_dead_letter(parsed)
             self._hold(self._after(_GPS, offset, reread, []))
             return
         self._gps_max_ts = max(self._gps_max_ts, parsed.ts)  # type: ignore[attr-defined]
@@ -329,13 +331,12 @@ class RiderPartition(TransactionalPartition):
         return emissions
 
     def _hold(self, emissions: list[Emission]) -> None:
-        topics = self.settings.topics
         judges = self.settings.kafka.area_partitions
         for e in emissions:
             if e.stream == "area_progress":
                 self._hold_progress(e.value, judges)  # type: ignore[arg-type]
             else:
-                self.outputs.append(contract_output(e, topics))
+                self.hold(e)
                 # A reminder the rider should hear now is committed at once, not at the next
                 # interval; alerts are rare beside fixes, so this adds few transactions.
                 if e.stream == "alerts" and e.value.realtime:  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ import logging
 import orjson
 import redis.asyncio as redis
 
-from streams.worker.metrics import SERVING_ERRORS
+from streams.worker.metrics import SERVING_FAILURES
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "knightwatch:rider:"
@@ -53,7 +53,7 @@ class ScoreServing:
         except (redis.RedisError, OSError) as exc:
             # Kept for the next flush, unless a newer score came meanwhile.
             self.pending = {**batch, **self.pending}
-            SERVING_ERRORS.inc()
+            SERVING_FAILURES.inc()
             if self.healthy:
                 log.warning("serving layer write failed, %d riders waiting: %s",
                             len(self.pending), exc)

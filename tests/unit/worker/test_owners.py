@@ -37,7 +37,7 @@ class App:
 
 
 class Failing:
-    source_topic, partition = TOPIC, 3
+    source_topic, partition, stage = TOPIC, 3, "riders"
 
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -109,7 +109,7 @@ class Committing:
     """An owner whose every record makes a checkpoint due, and whose commits wait for `release`."""
 
     def __init__(self, partition: int, release: asyncio.Event, log: list[str]) -> None:
-        self.source_topic, self.partition = TOPIC, partition
+        self.source_topic, self.partition, self.stage = TOPIC, partition, "riders"
         self.transactional_id = f"committing-{partition}"
         self.producer: object | None = object()
         self.release, self.log = release, log
@@ -132,7 +132,7 @@ class Committing:
 
 class Record:
     def __init__(self, offset: int) -> None:
-        self.offset, self.key, self.value = offset, None, b"{}"
+        self.offset, self.key, self.value, self.timestamp = offset, None, b"{}", -1
 
 
 def test_a_partitions_commit_under_way_does_not_hold_up_other_partitions_batches():
