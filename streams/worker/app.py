@@ -3,6 +3,7 @@ partitions; rider agents run the detection core per partition over GPS fixes rea
 the routed events; judge agents decide congestion per cell group.
 
     orders, weather, reviews --ingest--> knightwatch-rider-events (by rider; weather to all)
+    rider-profiles --profiles--> the serving layer (Redis) only
     rider-gps + rider-events --riders--> alerts, deltas, exemptions, subsidies, dead letters
         and --> knightwatch-area-progress (by cell) --judges--> area-risk, congestion alerts
             and judgements back to every rider partition
@@ -20,7 +21,7 @@ from streams.worker.batch_consumer import BatchConsumingApp
 from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
 from streams.worker.owners import PartitionOwners
 from streams.worker.readiness import ReadinessProbe
-from streams.worker.serving import ScoreServing
+from streams.worker.serving import ServingWriter
 from streams.worker.web import add_pages
 
 
@@ -79,7 +80,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
              if settings.zones_file else None)
     app = _faust_app(settings)
     client_kwargs = aiokafka_kwargs(k)
-    serving = ScoreServing(settings.redis_url, t.deltas, settings.redis_key_prefix)
+    serving = ServingWriter(settings)
     owners = PartitionOwners(app, settings, zones, client_kwargs, serving)
 
     app.batch_handler = owners.on_batch
@@ -99,6 +100,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     agents["riders-gps"] = (t.gps, k.gps_partitions)
     agents["riders"] = (t.rider_events, k.gps_partitions)
     agents["judges"] = (t.area_progress, k.area_partitions)
+    agents["profiles"] = (t.profiles, k.partitions)  # for the serving layer only
     for agent, (name, partitions) in agents.items():
         # An agent that fails stops the worker: Faust would otherwise restart it on the same
         # stream past the record in hand, and a partition would commit an offset beyond it.

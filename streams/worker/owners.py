@@ -18,8 +18,9 @@ from streams.primitives.zones import ZoneMap
 from streams.worker import metrics
 from streams.worker.ingest_partition import IngestPartition
 from streams.worker.judge_partition import JudgePartition
+from streams.worker.profile_partition import ProfilePartition
 from streams.worker.rider_partition import RiderPartition
-from streams.worker.serving import ScoreServing
+from streams.worker.serving import ServingWriter
 from streams.worker.transactional import Output, TransactionalPartition
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ Key = tuple[str, int]  # topic, partition
 
 class PartitionOwners:
     def __init__(self, app: faust.App, settings: KnightwatchSettings, zones: ZoneMap | None,
-                 client_kwargs: dict[str, Any], serving: ScoreServing) -> None:
+                 client_kwargs: dict[str, Any], serving: ServingWriter) -> None:
         self.app = app
         self.settings = settings
         self.zones = zones
@@ -41,7 +42,8 @@ class PartitionOwners:
         self._committing: dict[int, asyncio.Future] = {}
         self._crash: asyncio.Future | None = None
         t = settings.topics
-        self._stages = {t.rider_events: "riders", t.area_progress: "judges"}
+        self._stages = {t.rider_events: "riders", t.area_progress: "judges",
+                        t.profiles: "profiles"}
         self._gps = t.gps
         # Through the ingest stage:
         self._inputs = (t.orders, t.weather, t.reviews, t.redemptions)
@@ -65,8 +67,9 @@ class PartitionOwners:
             task = self._make(topic, p)
             await task.start()
             self.partitions[key] = task
-            if isinstance(task, RiderPartition) and task.restored_scores:
-                self.serving.hand_over(task.restored_scores)
+            if isinstance(task, RiderPartition):
+                self.serving.hand_over(task.restored_scores, task.city_of)
+                self.serving.hand_over_balances(task.restored_points, task.city_of)
             future.set_result(task)
             return task
         except BaseException as exc:
@@ -79,6 +82,8 @@ class PartitionOwners:
         t, settings, kwargs = self.settings.topics, self.settings, self.client_kwargs
         if topic == t.area_progress:
             return JudgePartition(settings, p, kwargs)
+        if topic == t.profiles:
+            return ProfilePartition(settings, p, kwargs, self.serving)
         tp = TP(t.gps if topic == t.rider_events else topic, p)
         consumer = self.app.consumer
 
@@ -159,7 +164,8 @@ class PartitionOwners:
                 task.on_gps(record.offset, record.key, record.value,
                             _timestamp_ms(record.timestamp))
             await task.refresh_gps_progress(int(time.time() * 1000))
-        elif isinstance(task, IngestPartition):
+            self.serving.hand_over_live(task.live.drain())
+        elif isinstance(task, IngestPartition | ProfilePartition):
             metrics.RECORDS.labels(tp.topic).inc(len(records))
             for record in records:
                 task.on_record(record.offset, record.key, record.value,
@@ -167,6 +173,8 @@ class PartitionOwners:
         else:
             for record in records:
                 task.on_record(record.offset, record.key, record.value)
+            if isinstance(task, RiderPartition):
+                self.serving.hand_over_live(task.live.drain())
         if task.due():
             self.commit_soon(task)
         return True
@@ -240,8 +248,9 @@ class PartitionOwners:
             return
         metrics.CHECKPOINTS.labels(stage).inc()
         _count_outputs(self.settings, committed)
-        if stage == "riders":
-            self.serving.hand_over(committed)  # written by the serving timer, never awaited
+        if isinstance(task, RiderPartition):
+            # Written by the serving timer, never awaited.
+            self.serving.hand_over(committed, task.city_of)
 
     async def _fail(self, task: TransactionalPartition, stage: str, exc: BaseException) -> None:
         log.error("%s partition %d could not commit: %r; stopping for a restart",

@@ -28,6 +28,7 @@ from streams.pipeline.reorder import RiderBuffer
 from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
+from streams.serving.live import LiveRiders
 from streams.worker.codec import (
     InputProgress,
     RiderRecord,
@@ -99,6 +100,10 @@ class RiderPartition(TransactionalPartition):
         self._source_topics = {GpsPing: t.gps, OrderEvent: t.orders, AlertReview: t.reviews,
                                PointRedemption: t.redemptions, WeatherEvent: t.weather}
         self.restored_scores: list[Output] = []  # every restored rider's latest delta
+        self.restored_points: dict[str, int] = {}  # every restored rider's points balance
+        # Positions and order steps as they arrive, for the serving layer (drained by the
+        # owner after every batch).
+        self.live = LiveRiders()
         self.last_offsets = {_EVENTS: -1, _GPS: -1}
         # Per consumed topic, the last offset read before the restart, while it is re-read.
         self.rereading: dict[str, int] = {}
@@ -151,6 +156,8 @@ class RiderPartition(TransactionalPartition):
                 self._hold(self._after(_EVENTS, offset, reread, []))
                 return
             self._forwarded[input_partition] = max(last, source[1])
+        if isinstance(record, OrderEvent) and not reread:
+            self.live.on_order(record)
         if isinstance(record, InputProgress) and self._repeats(record):
             # An input saying again what it said (as caught-up inputs do for idleness) changes
             # no state: its offset goes with the next checkpoint, which it does not hasten.
@@ -179,6 +186,8 @@ class RiderPartition(TransactionalPartition):
             self._hold(self._after(_GPS, offset, reread, []))
             return
         self._gps_max_ts = max(self._gps_max_ts, parsed.ts)  # type: ignore[attr-defined]
+        if not reread:
+            self.live.on_fix(parsed)  # type: ignore[arg-type]
         if timestamp_ms is not None and timestamp_ms > self._gps_written_ms:
             self._on_gps_written(timestamp_ms)
         emissions = self._process(_GPS, offset, parsed)  # type: ignore[arg-type]
@@ -211,6 +220,11 @@ class RiderPartition(TransactionalPartition):
         self._gps_written_ms = min(timestamp_ms, self.wall_ms())
         if self._gps_written_ms > self._recap_after_ms and len(self.progress) == len(self.sources):
             self._hold(self._recap())
+
+    def city_of(self, rider_id: str) -> str | None:
+        """The rider's city as their pipeline knows it, if they are in memory."""
+        state = self.core.riders.get(rider_id)
+        return None if state is None else state.pipeline.city
 
     def _rereads(self, role: str, offset: int) -> bool:
         """Whether the record at `offset` was read before the restart. The first record past
@@ -429,12 +443,15 @@ class RiderPartition(TransactionalPartition):
                                        area_judges=k.area_partitions, track_changes=True)
         self.core = core
         # The serving layer is written after commits; a crash between the two loses a write,
-        # so whoever restores the partition writes every restored score again.
+        # so whoever restores the partition writes every restored score and balance again.
         topics = self.settings.topics
         self.restored_scores = [
             contract_output(Emission("deltas", rider_id, rider.pipeline.score.last_delta), topics)
             for rider_id, rider in core.riders.items()
             if rider.pipeline.score.last_delta is not None]
+        self.restored_points = {rider_id: rider.pipeline.points.balance
+                                for rider_id, rider in core.riders.items()
+                                if not rider.pipeline.points.untouched()}
         # Delivered-up-to marks only: a checkpoint of an older version may hold "everything"
         # for a caught-up input, which it must say again, lately, to count as such.
         self.progress = {(topic, part): until for topic, part, until in saved["progress"]
