@@ -133,14 +133,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_schemas(args: argparse.Namespace) -> int:
     from schemas.export import check_schemas, write_schemas
+    from streams.api.openapi import PATH as OPENAPI
+    from streams.api.openapi import render as render_openapi
 
     if args.check:
         drift = check_schemas(Path(args.dir))
+        if not OPENAPI.exists() or OPENAPI.read_text(encoding="utf-8") != render_openapi():
+            drift.append(OPENAPI.name)
         for name in drift:
             print(f"schema drift: {name}", file=sys.stderr)
         return 1 if drift else 0
     for path in write_schemas(Path(args.dir)):
         print(path)
+    OPENAPI.write_text(render_openapi(), encoding="utf-8")
+    print(OPENAPI)
     return 0
 
 
@@ -198,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--riders", type=int, default=300)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files")
+    p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files and the OpenAPI document")
     p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "schemas/json"))
     p.add_argument("--check", action="store_true")
     p.set_defaults(func=cmd_schemas)

@@ -15,6 +15,7 @@ from typing import Any
 import faust
 from mode import CrashingSupervisor
 
+from streams.api.routes import RiderApi
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
 from streams.worker.batch_consumer import BatchConsumingApp
@@ -124,4 +125,11 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
         await owners.on_revoked(revoked)
 
     add_pages(app, owners, serving, ReadinessProbe(client_kwargs, serving))
+
+    async def send_review(key: bytes, value: bytes) -> None:
+        await app.producer.send_and_wait(t.reviews, key, value, partition=None,
+                                         timestamp=None, headers=None)
+
+    api = RiderApi(serving.store, settings.serving, settings.api_token, t.reviews, send_review)
+    app.web_routes = api.add_routes
     return app
