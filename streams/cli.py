@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--riders", type=int, default=300)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files and the OpenAPI document")
+    p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files and the "
+                       "OpenAPI document")
     p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "schemas/json"))
     p.add_argument("--check", action="store_true")
     p.set_defaults(func=cmd_schemas)
