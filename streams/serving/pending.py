@@ -120,6 +120,12 @@ class PendingWrites:
         until = profile.certified_until if profile.first_aid_certified else None
         self.profiles[profile.rider_id] = ProfileChange(until, source)
 
+    def add_certified(self, certified: dict[str, int]) -> None:
+        """Certificates known to be in force (rider -> certified_until) to write again, after
+        Redis lost them; read from no rider-profiles offset."""
+        for rider_id, until in certified.items():
+            self.profiles.setdefault(rider_id, ProfileChange(until, (-1, -1)))
+
     def take(self) -> "PendingWrites":
         """Everything waiting, as a batch to write; this starts empty."""
         batch = PendingWrites(self.topics, self.alerts_kept)

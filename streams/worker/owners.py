@@ -47,6 +47,7 @@ class PartitionOwners:
         self._gps = t.gps
         # Through the ingest stage:
         self._inputs = (t.orders, t.weather, t.reviews, t.redemptions)
+        serving.on_redis_reset = self.serve_again
 
     # -- ownership -------------------------------------------------------------------------
 
@@ -141,6 +142,16 @@ class PartitionOwners:
         another, ~50 of them held a two-worker start for ~7 s)."""
         tasks = [self.partitions.pop((tp.topic, tp.partition), None) for tp in revoked]
         await asyncio.gather(*(task.stop() for task in tasks if task is not None))
+
+    def serve_again(self) -> None:
+        """Hand every rider in memory to the serving layer again (Redis came back empty).
+        Their latest state may include what the next checkpoint commits: it is the same
+        however often it is processed again."""
+        for task in list(self.partitions.values()):
+            if isinstance(task, RiderPartition):
+                scores, balances = task.served_state()
+                self.serving.hand_over(scores, task.city_of)
+                self.serving.hand_over_balances(balances, task.city_of)
 
     # -- processing ------------------------------------------------------------------------
 

@@ -221,6 +221,19 @@ class RiderPartition(TransactionalPartition):
         if self._gps_written_ms > self._recap_after_ms and len(self.progress) == len(self.sources):
             self._hold(self._recap())
 
+    def served_state(self) -> tuple[list[Output], dict[str, int]]:
+        """What the serving layer holds of the riders in memory: each one's latest delta (as
+        its output record) and points balance."""
+        topics = self.settings.topics
+        scores = [contract_output(Emission("deltas", rider_id, rider.pipeline.score.last_delta),
+                                  topics)
+                  for rider_id, rider in self.core.riders.items()
+                  if rider.pipeline.score.last_delta is not None]
+        balances = {rider_id: rider.pipeline.points.balance
+                    for rider_id, rider in self.core.riders.items()
+                    if not rider.pipeline.points.untouched()}
+        return scores, balances
+
     def city_of(self, rider_id: str) -> str | None:
         """The rider's city as their pipeline knows it, if they are in memory."""
         state = self.core.riders.get(rider_id)
@@ -444,14 +457,7 @@ class RiderPartition(TransactionalPartition):
         self.core = core
         # The serving layer is written after commits; a crash between the two loses a write,
         # so whoever restores the partition writes every restored score and balance again.
-        topics = self.settings.topics
-        self.restored_scores = [
-            contract_output(Emission("deltas", rider_id, rider.pipeline.score.last_delta), topics)
-            for rider_id, rider in core.riders.items()
-            if rider.pipeline.score.last_delta is not None]
-        self.restored_points = {rider_id: rider.pipeline.points.balance
-                                for rider_id, rider in core.riders.items()
-                                if not rider.pipeline.points.untouched()}
+        self.restored_scores, self.restored_points = self.served_state()
         # Delivered-up-to marks only: a checkpoint of an older version may hold "everything"
         # for a caught-up input, which it must say again, lately, to count as such.
         self.progress = {(topic, part): until for topic, part, until in saved["progress"]

@@ -46,6 +46,10 @@ class ServingWriter:
         self._certified_read_ms: int | None = None
         # Certified rider -> event time of the last position handed over (the throttle).
         self._position_ts: dict[str, int] = {}
+        # The Redis server's run id: a new one means it restarted, empty unless it persists.
+        self._run_id: str | None = None
+        # Hands over again what this worker's riders in memory hold (set by the owners).
+        self.on_redis_reset: Callable[[], None] = lambda: None
 
     # -- handing over ----------------------------------------------------------------------
 
@@ -101,7 +105,8 @@ class ServingWriter:
         """Write everything pending; True when Redis has it all."""
         now_ms = self.wall_ms()
         try:
-            await self._refresh_certified(now_ms)
+            # At once after a failure: Redis may be a restarted, empty one.
+            await self._refresh(now_ms, force=not self.healthy)
         except (redis.RedisError, OSError) as exc:
             return self._failed(exc)
         if not len(self.pending):
@@ -127,10 +132,19 @@ class ServingWriter:
         self.healthy = False
         return False
 
-    async def _refresh_certified(self, now_ms: int) -> None:
+    async def _refresh(self, now_ms: int, force: bool) -> None:
+        """Every `certified_refresh_s`: whether Redis restarted (then everything this worker
+        knows is written again), and the certified riders."""
         due = int(self.serving.certified_refresh_s * 1000)
-        if self._certified_read_ms is not None and now_ms - self._certified_read_ms < due:
+        if not force and self._certified_read_ms is not None \
+                and now_ms - self._certified_read_ms < due:
             return
+        run_id = (await self.client.info("server"))["run_id"]
+        if self._run_id is not None and run_id != self._run_id:
+            log.warning("Redis restarted: writing this worker's riders and certificates again")
+            self.pending.add_certified(self.certified)
+            self.on_redis_reset()
+        self._run_id = run_id
         stored = await self.store.certified()
         # Profiles handed over here and not yet written stand over what Redis says.
         for rider_id, change in self.pending.profiles.items():
