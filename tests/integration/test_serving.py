@@ -187,3 +187,37 @@ def test_a_worker_is_not_ready_while_its_redis_is_frozen(tmp_path):
         fleet.stop_all()
         fleet.delete_topics()
         stop(proc)
+
+
+def test_a_redis_that_restarts_empty_is_written_again_from_what_the_worker_holds(tmp_path):
+    port = free_port()
+    proc = start_redis(port, tmp_path)
+    clock = [NOW]
+    settings = load_settings(redis_url=f"redis://127.0.0.1:{port}/0", redis_key_prefix="kw:")
+    serving = ServingWriter(settings, wall_ms=lambda: clock[0])
+    in_memory = [delta("r1", 88, 1), points("r1", 40, 2)]  # what the riders' state says
+    serving.on_redis_reset = lambda: serving.hand_over(in_memory, {"r1": "shanghai"}.get)
+
+    async def scenario() -> None:
+        nonlocal proc
+        assert await serving.publish(in_memory)
+        serving.hand_over_profile(RiderProfile(rider_id="medic", first_aid_certified=True,
+                                               certified_until=NOW + 86_400_000), (0, 0))
+        assert await serving.flush()
+        stop(proc)
+        proc = start_redis(port, tmp_path)  # back at once, empty
+        clock[0] += int(settings.serving.certified_refresh_s * 1000)  # a periodic check
+        # The first command may find its connection closed (a failed write, counted); the
+        # flush after it checks the server at once and writes everything again.
+        written = [await serving.flush() for _ in range(2)]
+        assert written[-1]
+        await serving.close()
+
+    try:
+        asyncio.run(scenario())
+        client = redis.Redis(port=port)
+        assert _served(port, "r1") == 88 and _served(port, "r1", "points") == 40
+        assert client.zscore(KEYS.leaderboard("shanghai"), "r1") is not None
+        assert client.hget(KEYS.certified, "medic") is not None
+    finally:
+        stop(proc)
