@@ -46,6 +46,17 @@ class RiderChanges:
 
 
 @dataclass(frozen=True, slots=True)
+class ServedRider:
+    """What a worker's state says of a rider, to serve again (after a restore, or a Redis that
+    came back empty)."""
+
+    rider_id: str
+    delta: Output | None  # the latest score delta, as its output record
+    balance: int | None  # the points balance, None before any change
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Position:
     ts: int
     lat: float
@@ -100,13 +111,16 @@ class PendingWrites:
             if city:
                 changes.fields["city"] = city
 
-    def add_balance(self, rider_id: str, balance: int, city: str | None) -> None:
-        """A restored rider's points balance (no change record to go with it)."""
-        changes = self._rider(rider_id)
-        changes.fields["points"] = balance
-        changes.standing = True
-        if city:
-            changes.fields["city"] = city
+    def add_served(self, riders: Iterable[ServedRider]) -> None:
+        for rider in riders:
+            if rider.delta is not None:
+                self.add_outputs([rider.delta], lambda _, city=rider.city: city)
+            if rider.balance is not None:
+                changes = self._rider(rider.rider_id)
+                changes.fields["points"] = rider.balance
+                changes.standing = True
+                if rider.city:
+                    changes.fields["city"] = rider.city
 
     def add_order(self, rider_id: str, order_id: str, ts: int, is_open: bool) -> None:
         self._rider(rider_id).add_order(order_id, ts, is_open)

@@ -69,8 +69,7 @@ class PartitionOwners:
             await task.start()
             self.partitions[key] = task
             if isinstance(task, RiderPartition):
-                self.serving.hand_over(task.restored_scores, task.city_of)
-                self.serving.hand_over_balances(task.restored_points, task.city_of)
+                self.serving.hand_over_state(task.restored)
             future.set_result(task)
             return task
         except BaseException as exc:
@@ -149,9 +148,7 @@ class PartitionOwners:
         however often it is processed again."""
         for task in list(self.partitions.values()):
             if isinstance(task, RiderPartition):
-                scores, balances = task.served_state()
-                self.serving.hand_over(scores, task.city_of)
-                self.serving.hand_over_balances(balances, task.city_of)
+                self.serving.hand_over_state(task.served_state())
 
     # -- processing ------------------------------------------------------------------------
 

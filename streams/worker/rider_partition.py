@@ -16,19 +16,21 @@ would make re-read events that follow late.
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, PointRedemption, WeatherEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
 from streams.pipeline.clock import END_OF_TIME
-from streams.pipeline.processor import KnightwatchCore
+from streams.pipeline.processor import KnightwatchCore, RiderState
 from streams.pipeline.reorder import RiderBuffer
+from streams.pipeline.rider import RiderPipeline
 from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
 from streams.serving.live import LiveRiders
+from streams.serving.pending import ServedRider
 from streams.worker.codec import (
     InputProgress,
     RiderRecord,
@@ -43,7 +45,7 @@ from streams.worker.input_position import (
     word_sent_ms,
 )
 from streams.worker.partitioning import partition_for
-from streams.worker.transactional import Output, TransactionalPartition, contract_output
+from streams.worker.transactional import TransactionalPartition, contract_output
 from streams.worker.validation import dead_letter_output, read_input
 
 _META = b"meta"
@@ -99,8 +101,7 @@ class RiderPartition(TransactionalPartition):
         self.progress: dict[Source, int] = {}
         self._source_topics = {GpsPing: t.gps, OrderEvent: t.orders, AlertReview: t.reviews,
                                PointRedemption: t.redemptions, WeatherEvent: t.weather}
-        self.restored_scores: list[Output] = []  # every restored rider's latest delta
-        self.restored_points: dict[str, int] = {}  # every restored rider's points balance
+        self.restored: list[ServedRider] = []  # what the serving layer holds of them
         # Positions and order steps as they arrive, for the serving layer (drained by the
         # owner after every batch).
         self.live = LiveRiders()
@@ -221,18 +222,27 @@ class RiderPartition(TransactionalPartition):
         if self._gps_written_ms > self._recap_after_ms and len(self.progress) == len(self.sources):
             self._hold(self._recap())
 
-    def served_state(self) -> tuple[list[Output], dict[str, int]]:
-        """What the serving layer holds of the riders in memory: each one's latest delta (as
-        its output record) and points balance."""
+    def served_state(self) -> list[ServedRider]:
+        """What the serving layer holds of this partition's riders, in memory or evicted: each
+        one's latest delta (as its output record), points balance and city."""
         topics = self.settings.topics
-        scores = [contract_output(Emission("deltas", rider_id, rider.pipeline.score.last_delta),
-                                  topics)
-                  for rider_id, rider in self.core.riders.items()
-                  if rider.pipeline.score.last_delta is not None]
-        balances = {rider_id: rider.pipeline.points.balance
-                    for rider_id, rider in self.core.riders.items()
-                    if not rider.pipeline.points.untouched()}
-        return scores, balances
+        served = []
+        for rider_id, pipeline in self._pipelines():
+            last = pipeline.score.last_delta
+            delta = None if last is None else contract_output(
+                Emission("deltas", rider_id, last), topics)
+            balance = None if pipeline.points.untouched() else pipeline.points.balance
+            if delta is not None or balance is not None:
+                served.append(ServedRider(rider_id, delta, balance, pipeline.city))
+        return served
+
+    def _pipelines(self) -> Iterator[tuple[str, RiderPipeline]]:
+        for rider_id, rider in self.core.riders.items():
+            yield rider_id, rider.pipeline
+        for rider_id in list(self.core.evicted):
+            snapshot = self.core.rider_snapshot(rider_id)
+            if snapshot is not None:
+                yield rider_id, RiderState.restore(snapshot).pipeline
 
     def city_of(self, rider_id: str) -> str | None:
         """The rider's city as their pipeline knows it, if they are in memory."""
@@ -457,7 +467,7 @@ class RiderPartition(TransactionalPartition):
         self.core = core
         # The serving layer is written after commits; a crash between the two loses a write,
         # so whoever restores the partition writes every restored score and balance again.
-        self.restored_scores, self.restored_points = self.served_state()
+        self.restored = self.served_state()
         # Delivered-up-to marks only: a checkpoint of an older version may hold "everything"
         # for a caught-up input, which it must say again, lately, to count as such.
         self.progress = {(topic, part): until for topic, part, until in saved["progress"]

@@ -19,7 +19,7 @@ from schemas import RiderProfile
 from streams.config.settings import KnightwatchSettings
 from streams.serving.layout import KeyLayout
 from streams.serving.live import LiveRiders
-from streams.serving.pending import Output, PendingWrites
+from streams.serving.pending import Output, PendingWrites, ServedRider
 from streams.serving.store import ServingStore
 from streams.worker.metrics import SERVING_ERRORS
 
@@ -58,11 +58,10 @@ class ServingWriter:
         """Committed outputs of a rider partition."""
         self.pending.add_outputs(outputs, city_of)
 
-    def hand_over_balances(self, balances: dict[str, int],
-                           city_of: Callable[[str], str | None] = lambda _: None) -> None:
-        """Restored riders' points balances."""
-        for rider_id, balance in balances.items():
-            self.pending.add_balance(rider_id, balance, city_of(rider_id))
+    def hand_over_state(self, riders: Iterable[ServedRider]) -> None:
+        """Riders as a partition's state holds them: restored, or for a Redis come back
+        empty."""
+        self.pending.add_served(riders)
 
     def hand_over_live(self, live: LiveRiders) -> None:
         """A batch's positions and order steps. Only certified riders' positions are kept, at
