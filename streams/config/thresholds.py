@@ -3,7 +3,7 @@
 The descriptions are the documentation: `knightwatch settings` prints them as the README table.
 """
 
-from typing import Literal, Self, get_args
+from typing import Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -588,6 +588,20 @@ class Scoring(BaseModel):
         "warning (one that also earns a weather subsidy): riding safely then is harder and "
         "worth more.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _privileges_over_their_defaults(cls, data: Any) -> Any:
+        # One privilege set (one environment variable) changes that field alone: the tier's
+        # other privileges keep their defaults, as every other setting does.
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name in ("privileges_a", "privileges_b", "privileges_c", "privileges_d"):
+            given = merged.get(name)
+            if isinstance(given, dict):
+                merged[name] = {**cls.model_fields[name].default.model_dump(), **given}
+        return merged
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
