@@ -70,6 +70,7 @@ class PartitionOwners:
             self.partitions[key] = task
             if isinstance(task, RiderPartition):
                 self.serving.hand_over_state(task.restored)
+                task.live.positions_of = self.serving.certified
             future.set_result(task)
             return task
         except BaseException as exc:

@@ -41,7 +41,8 @@ class ServingWriter:
         self._in_flight: PendingWrites | None = None
         self.wall_ms = wall_ms
         self.healthy = True  # the last write succeeded
-        # Certified riders -> certified_until: only their positions are written.
+        # Certified riders -> certified_until: only their positions are written. Updated in
+        # place: rider partitions look riders up in it as fixes arrive (LiveRiders).
         self.certified: dict[str, int] = {}
         self._certified_read_ms: int | None = None
         # Certified rider -> event time of the last position handed over (the throttle).
@@ -151,7 +152,8 @@ class ServingWriter:
                 stored.pop(rider_id, None)
             else:
                 stored[rider_id] = change.certified_until
-        self.certified = stored
+        self.certified.clear()
+        self.certified.update(stored)
         self._position_ts = {r: ts for r, ts in self._position_ts.items() if r in stored}
         self._certified_read_ms = now_ms
 
