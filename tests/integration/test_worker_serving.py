@@ -114,6 +114,7 @@ def test_redis_stopped_mid_stream_costs_no_output_and_the_serving_layer_catches_
         assert status == 401 and refused["error"] == "wrong bearer token"
         status, health = _get(web, "/healthz", token=None)
         assert health["serving"] == {"healthy": True, "riders_waiting": 0}
+        assert _get(web, "/health", token=None)[1]["serving"] == health["serving"]  # alias
         with urlopen(f"http://127.0.0.1:{web}/metrics", timeout=10) as r:
             metrics = r.read().decode()
         name = SERVING_ERRORS.describe()[0].name + "_total"
