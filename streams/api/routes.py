@@ -45,7 +45,9 @@ class RiderApi:
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.store = store
         self.serving = serving
-        self.token = None if token is None else token.get_secret_value().encode()
+        # An empty token (a variable set to nothing) is no token: it would match no request.
+        self.token = token.get_secret_value().encode() if token is not None \
+            and token.get_secret_value() else None
         self.reviews_topic = reviews_topic
         self.send_review = send_review
         self.wall_ms = wall_ms

@@ -262,8 +262,9 @@ def test_a_review_is_validated_and_written_to_the_reviews_topic_keyed_by_rider(
     assert [(r.key, orjson.loads(r.value)) for r in records] == [(b"r1", review)]
 
 
+@pytest.mark.parametrize("token", [None, ""], ids=["unset", "empty"])
 def test_without_a_token_positions_and_reviews_are_not_served(redis_port, reviews_topic,
-                                                              caplog):
+                                                              caplog, token):
     async def test(client):
         status, _ = await client.call("get", "/first-aiders/nearby",
                                       "/first-aiders/nearby?lat=31.23&lon=121.47&radius_m=500",
@@ -275,7 +276,7 @@ def test_without_a_token_positions_and_reviews_are_not_served(redis_port, review
         assert status == 200 and rider["score"] == 92
 
     with caplog.at_level(logging.WARNING):
-        _run(redis_port, reviews_topic, test, token=None)
+        _run(redis_port, reviews_topic, test, token=token)
     assert "first-aiders/nearby and POST /reviews are not served" in caplog.text
 
 
