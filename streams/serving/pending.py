@@ -8,6 +8,7 @@ proportion to the riders who changed, and nothing committed is lost.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 import orjson
 
@@ -140,12 +141,18 @@ class PendingWrites:
         for rider_id, until in certified.items():
             self.profiles.setdefault(rider_id, ProfileChange(until, (-1, -1)))
 
-    def take(self) -> "PendingWrites":
-        """Everything waiting, as a batch to write; this starts empty."""
+    def take(self, limit: int | None = None) -> "PendingWrites":
+        """What waits (at most `limit` riders' changes, positions and profiles each), as a
+        batch to write, leaving the rest."""
         batch = PendingWrites(self.topics, self.alerts_kept)
-        batch.riders, self.riders = self.riders, {}
-        batch.positions, self.positions = self.positions, {}
-        batch.profiles, self.profiles = self.profiles, {}
+        if limit is None:
+            batch.riders, self.riders = self.riders, {}
+            batch.positions, self.positions = self.positions, {}
+            batch.profiles, self.profiles = self.profiles, {}
+        else:
+            batch.riders = _pop(self.riders, limit)
+            batch.positions = _pop(self.positions, limit)
+            batch.profiles = _pop(self.profiles, limit)
         return batch
 
     def put_back(self, batch: "PendingWrites") -> None:
@@ -163,3 +170,7 @@ class PendingWrites:
         """The oldest rider-profiles offset of `partition` still waiting."""
         offsets = [p.source[1] for p in self.profiles.values() if p.source[0] == partition]
         return min(offsets, default=None)
+
+
+def _pop(entries: dict, limit: int) -> dict:
+    return {key: entries.pop(key) for key in list(islice(entries, limit))}

@@ -75,3 +75,16 @@ def test_the_oldest_profile_offset_still_waiting_is_where_its_consumer_commits()
     assert pending.unwritten_offset(2) is None
     pending.take()
     assert pending.unwritten_offset(0) is None
+
+
+def test_a_backlog_is_taken_in_chunks_and_nothing_is_left_behind():
+    pending = _pending()
+    for n in range(1050):
+        pending.add_outputs([delta(f"r{n}", 90, n)])
+        pending.add_position(f"r{n}", Position(n, 31.0, 121.0))
+    chunks = []
+    while len(pending):
+        chunks.append(pending.take(500))
+    assert [len(c.riders) for c in chunks] == [500, 500, 50]
+    assert [len(c.positions) for c in chunks] == [500, 500, 50]
+    assert set().union(*(c.riders for c in chunks)) == {f"r{n}" for n in range(1050)}
