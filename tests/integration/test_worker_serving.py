@@ -1,5 +1,6 @@
 """A worker's serving layer and rider API end to end: Kafka, a worker, and its own throw-away
-redis-server, stopped mid-stream and started again empty."""
+redis-server, stopped mid-stream and started again empty; then a certified rider found near a
+point, except while carrying an order."""
 
 import json
 import time
@@ -10,6 +11,7 @@ import pytest
 import redis
 from kafka import KafkaConsumer
 
+from streams.primitives.geo import offset
 from streams.serving.layout import KeyLayout
 from streams.worker.metrics import SERVING_ERRORS
 from tests.integration.api_client import check_against_openapi
@@ -20,6 +22,7 @@ from tests.integration.scenario import canonical, city_lines, final_scores, repl
 pytestmark = pytest.mark.integration
 TOKEN = "fleet-token"
 CERTIFIED_UNTIL = 4_000_000_000_000  # 2096
+POINT = (31.2300, 121.4700)  # where help is needed
 
 
 def _get(port: int, path: str, token: str | None = TOKEN) -> tuple[int, dict]:
@@ -54,6 +57,40 @@ def _served(client: redis.Redis, keys: KeyLayout, riders, field: str) -> dict[st
     return {rider: int(v) for rider, v in values.items() if v is not None}
 
 
+def _nearby(web: int) -> list[str]:
+    status, found = _get(web, f"/first-aiders/nearby?lat={POINT[0]}&lon={POINT[1]}"
+                              "&radius_m=1000")
+    check_against_openapi("/first-aiders/nearby", "get", status, found)
+    return [r["rider_id"] for r in found["riders"]]
+
+
+def _first_aider_follows_the_order_lifecycle(fleet: Fleet, web: int) -> None:
+    """The certified rider, riding near POINT now, is found; not while carrying an order;
+    again once it is delivered."""
+    topics = fleet.settings.topics
+
+    def fix() -> tuple:
+        lat, lon = offset(POINT[0], POINT[1], 200, 0)
+        return (topics.gps, b"medic", json.dumps({
+            "rider_id": "medic", "ts": int(time.time() * 1000), "lat": lat, "lon": lon,
+            "city": "shanghai"}).encode())
+
+    def step(kind: str) -> tuple:
+        now = int(time.time() * 1000)
+        return (topics.orders, b"o-medic", json.dumps({
+            "order_id": "o-medic", "rider_id": "medic", "ts": now, "type": kind,
+            "promised_ts": now + 1_800_000}).encode())
+
+    for records, want in [([fix()], ["medic"]), ([step("accepted"), fix()], []),
+                          ([step("delivered"), fix()], ["medic"])]:
+        fleet.produce_raw(records)
+        started = time.monotonic()
+        while _nearby(web) != want:
+            assert time.monotonic() - started < 60, f"never {want} near the point"
+            time.sleep(0.5)
+            fleet.produce_raw([fix()])  # a rider keeps pinging
+
+
 def test_redis_stopped_mid_stream_costs_no_output_and_the_serving_layer_catches_up(tmp_path):
     port = free_port()
     (tmp_path / "redis").mkdir()
@@ -61,6 +98,7 @@ def test_redis_stopped_mid_stream_costs_no_output_and_the_serving_layer_catches_
     fleet = Fleet(tmp_path)
     fleet.env["KNIGHTWATCH_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
     fleet.env["KNIGHTWATCH_API_TOKEN"] = TOKEN
+    fleet.env["KNIGHTWATCH_SERVING__POSITION_INTERVAL_S"] = "1"
     fleet.create_topics()
     lines = city_lines(copies=6)
     expected = replayed(lines)
@@ -120,6 +158,7 @@ def test_redis_stopped_mid_stream_costs_no_output_and_the_serving_layer_catches_
         name = SERVING_ERRORS.describe()[0].name + "_total"
         failures = [line for line in metrics.splitlines() if line.startswith(name + " ")]
         assert failures and float(failures[0].split()[1]) > 0
+        _first_aider_follows_the_order_lifecycle(fleet, web)
     finally:
         fleet.stop_all()
         fleet.delete_topics()
