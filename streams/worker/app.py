@@ -3,6 +3,7 @@ partitions; rider agents run the detection core per partition over GPS fixes rea
 the routed events; judge agents decide congestion per cell group.
 
     orders, weather, reviews --ingest--> knightwatch-rider-events (by rider; weather to all)
+    rider-profiles --profiles--> the serving layer (Redis) only
     rider-gps + rider-events --riders--> alerts, deltas, exemptions, subsidies, dead letters
         and --> knightwatch-area-progress (by cell) --judges--> area-risk, congestion alerts
             and judgements back to every rider partition
@@ -14,6 +15,7 @@ from typing import Any
 import faust
 from mode import CrashingSupervisor
 
+from streams.api.routes import RiderApi
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
 from streams.worker import metrics
@@ -22,7 +24,7 @@ from streams.worker.gauges import WorkerGauges
 from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
 from streams.worker.owners import PartitionOwners
 from streams.worker.readiness import ReadinessProbe
-from streams.worker.serving import ScoreServing
+from streams.worker.serving import ServingWriter
 from streams.worker.web import add_pages
 
 
@@ -81,7 +83,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
              if settings.zones_file else None)
     app = _faust_app(settings)
     client_kwargs = aiokafka_kwargs(k)
-    serving = ScoreServing(settings.redis_url, t.deltas, settings.redis_key_prefix)
+    serving = ServingWriter(settings)
     owners = PartitionOwners(app, settings, zones, client_kwargs, serving)
 
     app.batch_handler = owners.on_batch
@@ -101,6 +103,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     agents["riders-gps"] = (t.gps, k.gps_partitions)
     agents["riders"] = (t.rider_events, k.gps_partitions)
     agents["judges"] = (t.area_progress, k.area_partitions)
+    agents["profiles"] = (t.profiles, k.partitions)  # for the serving layer only
     for agent, (name, partitions) in agents.items():
         # An agent that fails stops the worker: Faust would otherwise restart it on the same
         # stream past the record in hand, and a partition would commit an offset beyond it.
@@ -142,4 +145,11 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
         await owners.on_revoked(revoked)
 
     add_pages(app, owners, serving, ReadinessProbe(client_kwargs, serving))
+
+    async def send_review(key: bytes, value: bytes) -> None:
+        await app.producer.send_and_wait(t.reviews, key, value, partition=None,
+                                         timestamp=None, headers=None)
+
+    api = RiderApi(serving.store, settings.serving, settings.api_token, t.reviews, send_review)
+    app.web_routes = api.add_routes
     return app

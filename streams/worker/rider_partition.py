@@ -16,18 +16,21 @@ would make re-read events that follow late.
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, PointRedemption, WeatherEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
 from streams.pipeline.clock import END_OF_TIME
-from streams.pipeline.processor import KnightwatchCore
+from streams.pipeline.processor import KnightwatchCore, RiderState
 from streams.pipeline.reorder import RiderBuffer
+from streams.pipeline.rider import RiderPipeline
 from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
+from streams.serving.live import LiveRiders
+from streams.serving.pending import ServedRider
 from streams.worker.codec import (
     InputProgress,
     RiderRecord,
@@ -42,7 +45,7 @@ from streams.worker.input_position import (
     word_sent_ms,
 )
 from streams.worker.partitioning import partition_for
-from streams.worker.transactional import Output, TransactionalPartition, contract_output
+from streams.worker.transactional import TransactionalPartition, contract_output
 from streams.worker.validation import read_input
 
 _META = b"meta"
@@ -100,7 +103,10 @@ class RiderPartition(TransactionalPartition):
         self.progress: dict[Source, int] = {}
         self._source_topics = {GpsPing: t.gps, OrderEvent: t.orders, AlertReview: t.reviews,
                                PointRedemption: t.redemptions, WeatherEvent: t.weather}
-        self.restored_scores: list[Output] = []  # every restored rider's latest delta
+        self.restored: list[ServedRider] = []  # what the serving layer holds of them
+        # Positions and order steps as they arrive, for the serving layer (drained by the
+        # owner after every batch).
+        self.live = LiveRiders()
         self.last_offsets = {_EVENTS: -1, _GPS: -1}
         # Per consumed topic, the last offset read before the restart, while it is re-read.
         self.rereading: dict[str, int] = {}
@@ -153,6 +159,8 @@ class RiderPartition(TransactionalPartition):
                 self._hold(self._after(_EVENTS, offset, reread, []))
                 return
             self._forwarded[input_partition] = max(last, source[1])
+        if isinstance(record, OrderEvent) and not reread:
+            self.live.on_order(record)
         if isinstance(record, InputProgress) and self._repeats(record):
             # An input saying again what it said (as caught-up inputs do for idleness) changes
             # no state: its offset goes with the next checkpoint, which it does not hasten.
@@ -181,6 +189,8 @@ class RiderPartition(TransactionalPartition):
             self._hold(self._after(_GPS, offset, reread, []))
             return
         self._gps_max_ts = max(self._gps_max_ts, parsed.ts)  # type: ignore[attr-defined]
+        if not reread:
+            self.live.on_fix(parsed)  # type: ignore[arg-type]
         if timestamp_ms is not None and timestamp_ms > self._gps_written_ms:
             self._on_gps_written(timestamp_ms)
         emissions = self._process(_GPS, offset, parsed)  # type: ignore[arg-type]
@@ -213,6 +223,33 @@ class RiderPartition(TransactionalPartition):
         self._gps_written_ms = min(timestamp_ms, self.wall_ms())
         if self._gps_written_ms > self._recap_after_ms and len(self.progress) == len(self.sources):
             self._hold(self._recap())
+
+    def served_state(self) -> list[ServedRider]:
+        """What the serving layer holds of this partition's riders, in memory or evicted: each
+        one's latest delta (as its output record), points balance and city."""
+        topics = self.settings.topics
+        served = []
+        for rider_id, pipeline in self._pipelines():
+            last = pipeline.score.last_delta
+            delta = None if last is None else contract_output(
+                Emission("deltas", rider_id, last), topics)
+            balance = None if pipeline.points.untouched() else pipeline.points.balance
+            if delta is not None or balance is not None:
+                served.append(ServedRider(rider_id, delta, balance, pipeline.city))
+        return served
+
+    def _pipelines(self) -> Iterator[tuple[str, RiderPipeline]]:
+        for rider_id, rider in self.core.riders.items():
+            yield rider_id, rider.pipeline
+        for rider_id in list(self.core.evicted):
+            snapshot = self.core.rider_snapshot(rider_id)
+            if snapshot is not None:
+                yield rider_id, RiderState.restore(snapshot).pipeline
+
+    def city_of(self, rider_id: str) -> str | None:
+        """The rider's city as their pipeline knows it, if they are in memory."""
+        state = self.core.riders.get(rider_id)
+        return None if state is None else state.pipeline.city
 
     def _rereads(self, role: str, offset: int) -> bool:
         """Whether the record at `offset` was read before the restart. The first record past
@@ -430,12 +467,8 @@ class RiderPartition(TransactionalPartition):
                                        area_judges=k.area_partitions, track_changes=True)
         self.core = core
         # The serving layer is written after commits; a crash between the two loses a write,
-        # so whoever restores the partition writes every restored score again.
-        topics = self.settings.topics
-        self.restored_scores = [
-            contract_output(Emission("deltas", rider_id, rider.pipeline.score.last_delta), topics)
-            for rider_id, rider in core.riders.items()
-            if rider.pipeline.score.last_delta is not None]
+        # so whoever restores the partition writes every restored score and balance again.
+        self.restored = self.served_state()
         # Delivered-up-to marks only: a checkpoint of an older version may hold "everything"
         # for a caught-up input, which it must say again, lately, to count as such.
         self.progress = {(topic, part): until for topic, part, until in saved["progress"]

@@ -43,7 +43,7 @@ class Fleet:
                     # The tests feed input many times faster than real time, and kill workers
                     # mid-stream: a silent input must hold event time back soon.
                     "KNIGHTWATCH_KAFKA__CAUGHT_UP_VALID_S": "10",
-                    "KNIGHTWATCH_REDIS_KEY_PREFIX": f"kw-test-{tag}:rider:",
+                    "KNIGHTWATCH_REDIS_KEY_PREFIX": f"kw-test-{tag}:",
                     "KNIGHTWATCH_REDIS_URL": os.environ.get(
                         "KNIGHTWATCH_REDIS_URL", "redis://127.0.0.1:16379/0")}
         defaults = load_settings().topics
@@ -173,11 +173,14 @@ class Fleet:
     def served_scores(self, riders) -> dict[str, int]:
         import redis
 
+        from streams.serving.layout import KeyLayout
+
+        keys = KeyLayout(self.settings.redis_key_prefix)
         client = redis.Redis.from_url(self.settings.redis_url)
         try:
             out = {}
             for rider in riders:
-                value = client.hget(self.settings.redis_key_prefix + rider, "score")
+                value = client.hget(keys.rider(rider), "score")
                 if value is not None:
                     out[rider] = int(value)
             return out
