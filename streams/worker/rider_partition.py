@@ -37,6 +37,7 @@ from streams.worker.codec import (
     decode_forwarded,
     encode_progress,
 )
+from streams.worker.evicted_store import EvictedRiders
 from streams.worker.input_position import (
     PolledAt,
     StartPosition,
@@ -91,8 +92,10 @@ class RiderPartition(TransactionalPartition):
                          partition=partition, state_topic=settings.topics.rider_state,
                          client_kwargs=client_kwargs)
         self.zones = zones
+        # Riders evicted from memory wait on disk (their snapshots are in the changelog too).
         self.core = KnightwatchCore(settings.detection, zones, area_source=partition,
-                                    area_judges=k.area_partitions, track_changes=True)
+                                    area_judges=k.area_partitions, track_changes=True,
+                                    evicted=EvictedRiders())
         self.core.clock.input_cap = -END_OF_TIME  # nothing is known to be delivered yet
         t = settings.topics
         self.topics: dict[str, Source] = {_EVENTS: (t.rider_events, partition),
@@ -453,6 +456,12 @@ class RiderPartition(TransactionalPartition):
         self._dirty.clear()
         self._meta_dirty = False
 
+    async def stop(self) -> None:
+        await super().stop()
+        evicted = self.core.evicted
+        if isinstance(evicted, EvictedRiders):
+            evicted.close()
+
     def restore(self, state: dict[bytes, bytes]) -> None:
         meta = state.get(_META)
         if meta is None:
@@ -462,9 +471,12 @@ class RiderPartition(TransactionalPartition):
         k = self.settings.kafka
         riders = {key[len(_RIDER):].decode(): loads(value)
                   for key, value in state.items() if key.startswith(_RIDER)}
+        evicted = self.core.evicted
+        evicted.clear()
         core = KnightwatchCore.restore(saved["core"], riders, self.settings.detection,
                                        self.zones, area_source=self.partition,
-                                       area_judges=k.area_partitions, track_changes=True)
+                                       area_judges=k.area_partitions, track_changes=True,
+                                       evicted=evicted)
         self.core = core
         # The serving layer is written after commits; a crash between the two loses a write,
         # so whoever restores the partition writes every restored score and balance again.
