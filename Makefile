@@ -14,6 +14,7 @@ help:
 	@echo "make bench  - throughput and memory benchmarks of the core"
 	@echo "make bench-fleet - throughput of the Kafka worker fleet (starts Kafka and Redis)"
 	@echo "make up / make down - start / stop the local Kafka broker and Redis"
+	@echo "make prometheus-up / prometheus-down - a local Prometheus scraping PROMETHEUS_TARGETS"
 
 install: $(STAMP)
 
@@ -46,7 +47,7 @@ bench-fleet: install up
 
 include deploy/local.mk
 
-test: install up
+test: install up prometheus-install
 	$(BIN)/pytest -q tests; status=$$?; $(MAKE) --no-print-directory down; exit $$status
 
 clean: down

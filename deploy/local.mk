@@ -1,6 +1,7 @@
 # Local services for Knightwatch: a single-node Kafka (KRaft) broker and a
 # Redis, both bound to 127.0.0.1 and run as plain processes so no Docker is
-# needed. Included by the top-level Makefile; also usable on its own:
+# needed; and Prometheus (with promtool, which the tests of the alert rules
+# use) for scraping local workers. Included by the top-level Makefile; also usable on its own:
 #
 #   make -f deploy/local.mk up
 #
@@ -24,11 +25,12 @@ export KNIGHTWATCH_KAFKA_BROKERS ?= 127.0.0.1:$(KAFKA_PORT)
 export KNIGHTWATCH_KAFKA__BROKERS ?= 127.0.0.1:$(KAFKA_PORT)
 export KNIGHTWATCH_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
 
-.PHONY: up down kafka-up kafka-down redis-up redis-down kafka-status redis-status status
+.PHONY: up down kafka-up kafka-down redis-up redis-down kafka-status redis-status status \
+	prometheus-install prometheus-up prometheus-down prometheus-status
 
 up: kafka-up redis-up
 
-down: kafka-down redis-down
+down: kafka-down redis-down prometheus-down
 
 kafka-up:
 	bash $(KNIGHTWATCH_LOCAL_DIR)/kafka.sh up
@@ -41,6 +43,21 @@ redis-up:
 
 redis-down:
 	bash $(KNIGHTWATCH_LOCAL_DIR)/redis.sh down
+
+# Installs Debian's prometheus package if promtool is missing; starts nothing.
+prometheus-install:
+	bash $(KNIGHTWATCH_LOCAL_DIR)/prometheus.sh install
+
+# PROMETHEUS_TARGETS (default 127.0.0.1:6066) names the workers' web ports;
+# the server listens on 127.0.0.1:$(PROMETHEUS_PORT), default 19090.
+prometheus-up:
+	bash $(KNIGHTWATCH_LOCAL_DIR)/prometheus.sh up
+
+prometheus-down:
+	bash $(KNIGHTWATCH_LOCAL_DIR)/prometheus.sh down
+
+prometheus-status:
+	@bash $(KNIGHTWATCH_LOCAL_DIR)/prometheus.sh status || true
 
 # Informational: report both services even when the first one is down
 # (the scripts exit 3 for "not running").

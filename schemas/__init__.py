@@ -6,6 +6,7 @@ from schemas.inputs import (
     OrderEvent,
     OrderEventType,
     PointRedemption,
+    RiderProfile,
     WeatherEvent,
 )
 from schemas.outputs import (
@@ -34,6 +35,7 @@ __all__ = [
     "PointRedemption",
     "PointsChange",
     "RiderAlert",
+    "RiderProfile",
     "RiderSubsidy",
     "ScoreDelta",
     "Severity",

@@ -27,6 +27,7 @@ _KEYS: dict[str, tuple[str | None, str]] = {
                 "partition."),
     "reviews": ("rider_id", "By rider_id."),
     "redemptions": ("rider_id", "By rider_id."),
+    "profiles": ("rider_id", "By rider_id; read by the serving layer only."),
     "alerts": ("rider_id", "By rider_id."),
     "deltas": ("rider_id", "By rider_id."),
     "exemptions": ("order_id", "By order_id."),
@@ -67,7 +68,8 @@ def asyncapi_document(settings: KnightwatchSettings | None = None) -> dict[str, 
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    inputs = set(topics.input_roles().values())
+    # Profiles are an input of the serving layer, not of detection (no input role).
+    inputs = {*topics.input_roles().values(), "profiles"}
     for role, field in type(topics).model_fields.items():
         name = getattr(topics, role)
         kind = ("input" if role in inputs else "internal" if role in _INTERNAL else "output")

@@ -5,7 +5,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas.inputs import AlertReview, GpsPing, OrderEvent, PointRedemption, WeatherEvent
+from schemas.inputs import (
+    AlertReview,
+    GpsPing,
+    OrderEvent,
+    PointRedemption,
+    RiderProfile,
+    WeatherEvent,
+)
 from schemas.outputs import (
     AreaRiskChange,
     DeadLetter,
@@ -23,6 +30,7 @@ TOPIC_MODELS: dict[str, type[BaseModel]] = {
     "weather-events": WeatherEvent,
     "rider-alert-reviews": AlertReview,
     "rider-point-redemptions": PointRedemption,
+    "rider-profiles": RiderProfile,
     "rider-alerts": RiderAlert,
     "rider-score-deltas": ScoreDelta,
     "order-exemptions": OrderExemption,
@@ -47,7 +55,7 @@ def render(topic: str, model: type[BaseModel]) -> str:
 
 
 _INPUTS = {"rider-gps", "order-events", "weather-events", "rider-alert-reviews",
-           "rider-point-redemptions"}
+           "rider-point-redemptions", "rider-profiles"}
 
 
 def write_schemas(directory: Path) -> list[Path]:

@@ -1,4 +1,5 @@
-"""Input topics: rider-gps, order-events, weather-events, rider-alert-reviews.
+"""Input topics: rider-gps, order-events, weather-events, rider-alert-reviews,
+rider-point-redemptions, rider-profiles.
 
 What a producer may send is checked for plausibility, not only type: every input is hostile
 until validated, and one implausible value (an `inf` speed, a fix 1e9 km/h fast) wrecks a
@@ -182,3 +183,23 @@ class PointRedemption(BaseModel):
     ts: InputMillis
     points: int = Field(gt=0, le=1_000_000, description="Points to spend, at least 1.")
     reward: str = Field(min_length=1, max_length=128, description="What they are spent on.")
+
+
+class RiderProfile(BaseModel):
+    """What the rider-management system knows of a rider that Knightwatch serves: their first-aid
+    certification. Key: rider_id. Read by the serving layer, not by detection: the latest record
+    per rider stands."""
+
+    model_config = _INPUT
+
+    rider_id: str = NonEmptyId
+    first_aid_certified: bool
+    certified_until: InputMillis | None = Field(
+        default=None, description="When the first-aid certificate expires; required when "
+        "first_aid_certified (certificates are time-limited, typically 2-3 years).")
+
+    @model_validator(mode="after")
+    def _certificate_expires(self) -> "RiderProfile":
+        if self.first_aid_certified and self.certified_until is None:
+            raise ValueError("certified_until is required when first_aid_certified is true")
+        return self

@@ -138,16 +138,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_schemas(args: argparse.Namespace) -> int:
     from schemas.asyncapi import asyncapi_drifted, write_asyncapi
     from schemas.export import check_schemas, write_schemas
+    from streams.api.openapi import PATH as OPENAPI
+    from streams.api.openapi import render as render_openapi
 
     if args.check:
         drift = check_schemas(Path(args.dir))
         if asyncapi_drifted(Path(args.asyncapi)):
             drift.append(Path(args.asyncapi).name)
+        if not OPENAPI.exists() or OPENAPI.read_text(encoding="utf-8") != render_openapi():
+            drift.append(OPENAPI.name)
         for name in drift:
             print(f"schema drift: {name}", file=sys.stderr)
         return 1 if drift else 0
     for path in [*write_schemas(Path(args.dir)), write_asyncapi(Path(args.asyncapi))]:
         print(path)
+    OPENAPI.write_text(render_openapi(), encoding="utf-8")
+    print(OPENAPI)
     return 0
 
 
@@ -251,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files and the "
-                       "AsyncAPI document")
+                       "AsyncAPI and OpenAPI documents")
     schemas_dir = Path(__file__).resolve().parent.parent / "schemas"
     p.add_argument("--dir", default=str(schemas_dir / "json"))
     p.add_argument("--asyncapi", default=str(schemas_dir / "asyncapi.json"),

@@ -5,20 +5,29 @@ from pydantic import BaseModel
 from streams.config.settings import ENV_DELIMITER, ENV_PREFIX, KnightwatchSettings
 
 
-def _rows(model: type[BaseModel], path: list[str]) -> list[tuple[str, str, str]]:
+def _rows(model: type[BaseModel], path: list[str], defaults: BaseModel | None = None,
+          context: str = "") -> list[tuple[str, str, str]]:
+    """`defaults`: the instance the parent field defaults to, whose values are this model's
+    defaults there (a model used for several fields, each with other values); `context`: the
+    parent field's description, said before each of its fields'."""
     rows = []
     for name, field in model.model_fields.items():
         annotation = field.annotation
+        default = getattr(defaults, name) if defaults is not None else field.default
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            rows.extend(_rows(annotation, [*path, name]))
+            nested = default if isinstance(default, BaseModel) else None
+            inner = field.description if nested is not None and field.description else ""
+            rows.extend(_rows(annotation, [*path, name], nested, inner))
             continue
         env = ENV_PREFIX + ENV_DELIMITER.join([*path, name]).upper()
-        default = field.default
-        shown = "" if default is None else (
-            f"{default:g}" if isinstance(default, float) else str(default)
-        )
-        description = (field.description or "").replace("|", "\\|")
-        rows.append((env, shown, description))
+        if isinstance(default, tuple):
+            shown = ",".join(default)
+        else:
+            shown = "" if default is None else (
+                f"{default:g}" if isinstance(default, float) else str(default)
+            )
+        description = " ".join(filter(None, [context, field.description or ""]))
+        rows.append((env, shown, description.replace("|", "\\|")))
     return rows
 
 

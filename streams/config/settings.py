@@ -114,6 +114,39 @@ class KafkaSettings(BaseModel):
         return self
 
 
+class ServingSettings(BaseModel):
+    """The Redis serving layer and the HTTP API over it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    alerts_kept: int = Field(20, ge=1, le=1000, description="A rider's latest committed "
+                             "alerts kept in Redis: a reviewer or support agent reads the "
+                             "recent story, the full history is the rider-alerts topic.")
+    position_interval_s: float = Field(
+        10, gt=0, description="A first-aid-certified rider's live position is written at most "
+        "this often (riders ping every 3-5 s; at 15 km/h a rider moves ~40 m in 10 s, little "
+        "beside a search radius of a kilometre). Only certified riders' positions are written.")
+    position_ttl_s: float = Field(
+        60, gt=0, description="A live position older than this is not served and is pruned: "
+        "the rider's phone went quiet (app closed, no signal, shift over).")
+    certified_refresh_s: float = Field(
+        30, gt=0, description="How often each worker re-reads the certified riders from Redis "
+        "to know whose positions to write: a new certificate takes up to this long to count.")
+    max_radius_m: float = Field(10_000, gt=0, le=100_000, description="The largest radius "
+                                "/first-aiders/nearby accepts: beyond 10 km an ambulance is "
+                                "nearer than any rider.")
+    max_limit: int = Field(100, ge=1, le=1000, description="The most rows /leaderboard and "
+                           "/first-aiders/nearby return.")
+
+    @model_validator(mode="after")
+    def _positions_outlive_their_interval(self) -> Self:
+        # A rider written every interval would otherwise blink out between two writes.
+        if self.position_ttl_s < 2 * self.position_interval_s:
+            raise conflict(f"position_ttl_s ({self.position_ttl_s}) must be at least twice "
+                           f"position_interval_s ({self.position_interval_s})")
+        return self
+
+
 class KnightwatchSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER,
                                       frozen=True, extra="forbid", allow_inf_nan=False)
@@ -123,11 +156,17 @@ class KnightwatchSettings(BaseSettings):
     cities: CitySettings = CitySettings()
     kafka: KafkaSettings = KafkaSettings()
     redis_url: str = Field("redis://127.0.0.1:16379/0",
-                           description="Redis serving layer (latest score per rider).")
-    redis_key_prefix: str = Field("knightwatch:rider:", description="Redis hash per rider "
-                                  "(fields score, tier, ts, delta_id) is this prefix + rider_id.")
+                           description="Redis of the serving layer (README: the key layout).")
+    redis_key_prefix: str = Field("knightwatch:", description="Every serving-layer key starts "
+                                  "with this, e.g. the rider hash `knightwatch:rider:<id>`: "
+                                  "several deployments can share one Redis.")
+    serving: ServingSettings = ServingSettings()
     web_port: int = Field(6066, ge=1, le=65535,
                           description="Port of the worker's web server and /metrics.")
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token the HTTP API asks for (never logged). Unset: the "
+        "first-aider positions and POST /reviews are not served, and the rider and "
+        "leaderboard pages answer without a token.")
     zones_file: Path | None = Field(None, description="GeoJSON of restricted zones and "
                                     "one-way segments.")
     data_dir: Path = Field(Path(".run/worker"), description="Where a worker keeps its local "

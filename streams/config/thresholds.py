@@ -3,7 +3,7 @@
 The descriptions are the documentation: `knightwatch settings` prints them as the README table.
 """
 
-from typing import Self, get_args
+from typing import Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -495,6 +495,31 @@ class Orders(BaseModel):
     )
 
 
+OrderClass = Literal["standard", "premium", "long_distance"]
+ORDER_CLASSES: tuple[OrderClass, ...] = get_args(OrderClass)
+
+
+class TierPrivileges(BaseModel):
+    """What a rider of one tier may take: dispatch asks it before offering an order."""
+
+    model_config = _FROZEN
+
+    order_classes: tuple[OrderClass, ...] = Field(
+        description="Order classes the tier may be offered (standard, premium, long_distance).")
+    max_concurrent_orders: int = Field(ge=0, le=10, description="Orders carried at once.")
+    priority_dispatch: bool = Field(description="Offered orders before other tiers.")
+    refresher_course: bool = Field(description="Must take the safety refresher course.")
+
+    @model_validator(mode="after")
+    def _none_means_none(self) -> Self:
+        # A tier with order classes but no order slot (or the reverse) is a half-set setting.
+        if bool(self.order_classes) != (self.max_concurrent_orders > 0):
+            raise conflict(f"order_classes {list(self.order_classes)} and "
+                           f"max_concurrent_orders ({self.max_concurrent_orders}) must both "
+                           "allow orders or both allow none")
+        return self
+
+
 class Scoring(BaseModel):
     model_config = _FROZEN
 
@@ -516,6 +541,24 @@ class Scoring(BaseModel):
         60, description="Tier C: at most 2 concurrent orders and a safety refresher course."
     )
     # Tier D is everything below tier_c_min: no new orders until the course is passed.
+    privileges_a: TierPrivileges = Field(
+        TierPrivileges(order_classes=ORDER_CLASSES, max_concurrent_orders=3,
+                       priority_dispatch=True, refresher_course=False),
+        description="Tier A: every order class, three at once (a delivery bag's usual load), "
+        "priority dispatch.")
+    privileges_b: TierPrivileges = Field(
+        TierPrivileges(order_classes=("standard",), max_concurrent_orders=3,
+                       priority_dispatch=False, refresher_course=False),
+        description="Tier B: normal dispatch, no premium or long-distance orders (the ones "
+        "that tempt a rider to hurry).")
+    privileges_c: TierPrivileges = Field(
+        TierPrivileges(order_classes=("standard",), max_concurrent_orders=2,
+                       priority_dispatch=False, refresher_course=True),
+        description="Tier C: at most 2 concurrent orders and the safety refresher course.")
+    privileges_d: TierPrivileges = Field(
+        TierPrivileges(order_classes=(), max_concurrent_orders=0,
+                       priority_dispatch=False, refresher_course=True),
+        description="Tier D: no new orders until the course is passed.")
     memory_days: float = Field(
         30, gt=0,
         description="How long a rider's applied deltas and penalties are remembered: a review "
@@ -546,6 +589,20 @@ class Scoring(BaseModel):
         "worth more.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _privileges_over_their_defaults(cls, data: Any) -> Any:
+        # One privilege set (one environment variable) changes that field alone: the tier's
+        # other privileges keep their defaults, as every other setting does.
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name in ("privileges_a", "privileges_b", "privileges_c", "privileges_d"):
+            given = merged.get(name)
+            if isinstance(given, dict):
+                merged[name] = {**cls.model_fields[name].default.model_dump(), **given}
+        return merged
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         cap = self.max_score
@@ -558,6 +615,17 @@ class Scoring(BaseModel):
             raise conflict(
                 f"tier thresholds must rise within 0..max_score ({cap}): tier_c_min "
                 f"({tiers[0]}) < tier_b_min ({tiers[1]}) < tier_a_min ({tiers[2]})")
+        tiers_down = (self.privileges_a, self.privileges_b, self.privileges_c,
+                      self.privileges_d)
+        for name, higher, lower in zip("bcd", tiers_down, tiers_down[1:], strict=False):
+            # A lower score must never open what a higher one closes.
+            if not (set(lower.order_classes) <= set(higher.order_classes)
+                    and lower.max_concurrent_orders <= higher.max_concurrent_orders
+                    and higher.priority_dispatch >= lower.priority_dispatch):
+                raise conflict(f"privileges_{name} allow more than the tier above them")
+        if self.privileges_d.max_concurrent_orders:
+            raise conflict("privileges_d must allow no orders: tier D takes none until the "
+                           "course is passed")
         if self.penalty_critical < self.penalty_warning:
             raise conflict(f"penalty_critical ({self.penalty_critical}) is below "
                            f"penalty_warning ({self.penalty_warning})")

@@ -23,6 +23,8 @@ class TopicNames(BaseModel):
                          description="Input: reviewers' verdicts on alerts, key rider_id.")
     redemptions: str = Field("rider-point-redemptions",
                              description="Input: riders spending safety points, key rider_id.")
+    profiles: str = Field("rider-profiles", description="Input: riders' first-aid "
+                          "certification, key rider_id; read by the serving layer only.")
     alerts: str = Field("rider-alerts", description="Output: alerts, key rider_id.")
     deltas: str = Field("rider-score-deltas", description="Output: score deltas, key rider_id.")
     exemptions: str = Field("order-exemptions",

@@ -4,7 +4,7 @@ replay command, the Kafka workers and the tests."""
 import heapq
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Self
 
@@ -89,10 +89,12 @@ class KnightwatchCore:
 
     def __init__(self, settings: DetectionSettings | None = None,
                  zones: ZoneMap | None = None, *, area_source: int | None = None,
-                 area_judges: int = 1, track_changes: bool = False) -> None:
+                 area_judges: int = 1, track_changes: bool = False,
+                 evicted: MutableMapping[str, bytes] | None = None) -> None:
         """`area_source`: this core is one partition of a fleet (numbered so) and hands its
         congestion shares to `area_judges` judges instead of judging them itself.
-        `track_changes`: keep `touched`, the riders changed since its owner last drained it."""
+        `track_changes`: keep `touched`, the riders changed since its owner last drained it.
+        `evicted`: where riders evicted from memory are kept (default: a dict, in memory)."""
         self.settings = settings or DetectionSettings()
         self.zones = zones or ZoneMap.empty()
         self.weather = WeatherBook(self.settings.weather)
@@ -115,8 +117,8 @@ class KnightwatchCore:
         self._evict_ms = int(self.settings.timing.evict_after_s * 1000)
         self._order_memory_ms = int(self.settings.orders.max_age_s * 1000)
         # Riders out of memory with something worth keeping: their snapshots, compressed (a
-        # few hundred bytes each).
-        self.evicted: dict[str, bytes] = {}
+        # few hundred bytes each). A worker keeps them on disk.
+        self.evicted: MutableMapping[str, bytes] = {} if evicted is None else evicted
         self._contexts: dict[str, RiderContext] = {}
         # Riders whose state changed since the owner last drained this (a worker's checkpoints),
         # kept only for an owner that drains it: otherwise it would hold every id ever seen.
@@ -145,11 +147,12 @@ class KnightwatchCore:
     def restore(cls, data: Snapshot, riders: Mapping[str, Snapshot],
                 settings: DetectionSettings | None = None, zones: ZoneMap | None = None, *,
                 area_source: int | None = None, area_judges: int = 1,
-                track_changes: bool = False) -> Self:
+                track_changes: bool = False,
+                evicted: MutableMapping[str, bytes] | None = None) -> Self:
         """Rebuild a core from its snapshot and its riders', with the settings given now."""
         values = fields(data, CORE_KIND, CORE_VERSION)
         core = cls(settings, zones, area_source=area_source, area_judges=area_judges,
-                   track_changes=track_changes)
+                   track_changes=track_changes, evicted=evicted)
         cfg = core.settings
         core.clock = EventClock.restore(values["clock"], cfg.timing)
         core.weather = WeatherBook.restore(values["weather"], cfg.weather)

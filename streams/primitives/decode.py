@@ -5,7 +5,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, PointRedemption, WeatherEvent
+from schemas import (
+    AlertReview,
+    DeadLetter,
+    GpsPing,
+    OrderEvent,
+    PointRedemption,
+    RiderProfile,
+    WeatherEvent,
+)
 
 INPUT_MODELS: dict[str, type[BaseModel]] = {
     "gps": GpsPing,
@@ -13,11 +21,12 @@ INPUT_MODELS: dict[str, type[BaseModel]] = {
     "weather": WeatherEvent,
     "reviews": AlertReview,
     "redemptions": PointRedemption,
+    "profiles": RiderProfile,
 }
 # The field a record's key must equal, per input. Every input topic is keyed: the key routes a
 # record to the partition holding its rider, order or city.
 KEY_FIELDS = {"gps": "rider_id", "orders": "order_id", "weather": "city", "reviews": "rider_id",
-              "redemptions": "rider_id"}
+              "redemptions": "rider_id", "profiles": "rider_id"}
 
 # The largest record parsed at all, in bytes: a replay line (its whole envelope) or a Kafka value.
 # A valid record is well under 2 KiB (every string at its bound, escaped); the rest leaves room

@@ -3,6 +3,7 @@ partitions; rider agents run the detection core per partition over GPS fixes rea
 the routed events; judge agents decide congestion per cell group.
 
     orders, weather, reviews --ingest--> knightwatch-rider-events (by rider; weather to all)
+    rider-profiles --profiles--> the serving layer (Redis) only
     rider-gps + rider-events --riders--> alerts, deltas, exemptions, subsidies, dead letters
         and --> knightwatch-area-progress (by cell) --judges--> area-risk, congestion alerts
             and judgements back to every rider partition
@@ -14,13 +15,16 @@ from typing import Any
 import faust
 from mode import CrashingSupervisor
 
+from streams.api.routes import RiderApi
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
+from streams.worker import metrics
 from streams.worker.batch_consumer import BatchConsumingApp
+from streams.worker.gauges import WorkerGauges
 from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
 from streams.worker.owners import PartitionOwners
 from streams.worker.readiness import ReadinessProbe
-from streams.worker.serving import ScoreServing
+from streams.worker.serving import ServingWriter
 from streams.worker.web import add_pages
 
 
@@ -79,7 +83,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
              if settings.zones_file else None)
     app = _faust_app(settings)
     client_kwargs = aiokafka_kwargs(k)
-    serving = ScoreServing(settings.redis_url, t.deltas, settings.redis_key_prefix)
+    serving = ServingWriter(settings)
     owners = PartitionOwners(app, settings, zones, client_kwargs, serving)
 
     app.batch_handler = owners.on_batch
@@ -99,6 +103,7 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     agents["riders-gps"] = (t.gps, k.gps_partitions)
     agents["riders"] = (t.rider_events, k.gps_partitions)
     agents["judges"] = (t.area_progress, k.area_partitions)
+    agents["profiles"] = (t.profiles, k.partitions)  # for the serving layer only
     for agent, (name, partitions) in agents.items():
         # An agent that fails stops the worker: Faust would otherwise restart it on the same
         # stream past the record in hand, and a partition would commit an offset beyond it.
@@ -113,6 +118,24 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     async def serve_scores() -> None:
         await serving.flush()
 
+    gauges = WorkerGauges()
+    for topic in t.input_roles():
+        # From zero at start: the first records read are then an increase for rate().
+        metrics.RECORDS_CONSUMED.labels(topic)
+
+    @app.timer(interval=1.0)
+    async def observe_gauges() -> None:
+        consumer = app.consumer
+
+        def highwater(tp: Any) -> int | None:
+            try:
+                return consumer.highwater(tp)
+            except Exception:  # not fetched yet, or no longer assigned
+                return None
+
+        gauges.observe(consumer.assignment(), highwater, consumer._read_offset.get,
+                       owners.partitions.values())
+
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set, **_: Any) -> None:
         await owners.on_assigned(assigned)
@@ -122,4 +145,11 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
         await owners.on_revoked(revoked)
 
     add_pages(app, owners, serving, ReadinessProbe(client_kwargs, serving))
+
+    async def send_review(key: bytes, value: bytes) -> None:
+        await app.producer.send_and_wait(t.reviews, key, value, partition=None,
+                                         timestamp=None, headers=None)
+
+    api = RiderApi(serving.store, settings.serving, settings.api_token, t.reviews, send_review)
+    app.web_routes = api.add_routes
     return app

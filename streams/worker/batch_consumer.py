@@ -99,6 +99,12 @@ class BatchConsumingApp(faust.App):
     batches to `batch_handler`, set before the app starts."""
 
     batch_handler: BatchHandler
+    # Adds plain aiohttp routes to the web server's application as it is set up.
+    web_routes: Callable[[Any], None] | None = None
+
+    def on_webserver_init(self, web: Any) -> None:
+        if self.web_routes is not None:
+            self.web_routes(web.web_app)
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)

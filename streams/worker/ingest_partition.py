@@ -22,10 +22,12 @@ from streams.worker.input_position import (
 )
 from streams.worker.partitioning import partition_for
 from streams.worker.transactional import TransactionalPartition
-from streams.worker.validation import dead_letter_output, read_input
+from streams.worker.validation import read_input
 
 
 class IngestPartition(TransactionalPartition):
+    stage = "ingest"
+
     def __init__(self, settings: KnightwatchSettings, topic: str, partition: int,
                  client_kwargs: dict[str, Any],
                  highwater: Callable[[], int | None],
@@ -60,7 +62,7 @@ class IngestPartition(TransactionalPartition):
         parsed = read_input(self.settings, self.role, self.source_topic, key, value,
                             timestamp_ms)
         if isinstance(parsed, DeadLetter):
-            self.outputs.append(dead_letter_output(self.settings, parsed))
+            self.hold_dead_letter(parsed)
             return
         self.max_ts = max(self.max_ts, parsed.ts)  # type: ignore[attr-defined]
         encoded = encode_rider_record(parsed, (self.partition, offset))  # type: ignore[arg-type]

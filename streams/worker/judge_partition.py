@@ -7,7 +7,7 @@ from streams.config.settings import KnightwatchSettings
 from streams.primitives.emissions import area_emissions
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.worker.codec import decode_progress, encode_rider_record
-from streams.worker.transactional import TransactionalPartition, contract_output
+from streams.worker.transactional import TransactionalPartition
 
 _META = b"meta"
 _META_KIND = "worker.judge_partition"
@@ -15,6 +15,8 @@ _META_VERSION = 1
 
 
 class JudgePartition(TransactionalPartition):
+    stage = "judges"
+
     def __init__(self, settings: KnightwatchSettings, partition: int,
                  client_kwargs: dict[str, Any]) -> None:
         super().__init__(settings, source_topic=settings.topics.area_progress,
@@ -31,7 +33,8 @@ class JudgePartition(TransactionalPartition):
         self.since_checkpoint += 1
         decided, judgement = self.judge.on_progress(decode_progress(value))
         topics = self.settings.topics
-        self.outputs += [contract_output(e, topics) for e in area_emissions(decided)]
+        for emission in area_emissions(decided):
+            self.hold(emission)
         if judgement is not None:
             # Every rider partition needs every judgement (exemptions look up any cell).
             encoded = encode_rider_record(judgement)

@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 import faust
-import orjson
 from aiokafka.errors import IllegalOperation, InvalidProducerEpoch, KafkaError, ProducerFenced
 from faust.types import TP
 
@@ -18,9 +17,10 @@ from streams.primitives.zones import ZoneMap
 from streams.worker import metrics
 from streams.worker.ingest_partition import IngestPartition
 from streams.worker.judge_partition import JudgePartition
+from streams.worker.profile_partition import ProfilePartition
 from streams.worker.rider_partition import RiderPartition
-from streams.worker.serving import ScoreServing
-from streams.worker.transactional import Output, TransactionalPartition
+from streams.worker.serving import ServingWriter
+from streams.worker.transactional import TransactionalPartition
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ Key = tuple[str, int]  # topic, partition
 
 class PartitionOwners:
     def __init__(self, app: faust.App, settings: KnightwatchSettings, zones: ZoneMap | None,
-                 client_kwargs: dict[str, Any], serving: ScoreServing) -> None:
+                 client_kwargs: dict[str, Any], serving: ServingWriter) -> None:
         self.app = app
         self.settings = settings
         self.zones = zones
@@ -41,10 +41,12 @@ class PartitionOwners:
         self._committing: dict[int, asyncio.Future] = {}
         self._crash: asyncio.Future | None = None
         t = settings.topics
-        self._stages = {t.rider_events: "riders", t.area_progress: "judges"}
+        self._stages = {t.rider_events: "riders", t.area_progress: "judges",
+                        t.profiles: "profiles"}
         self._gps = t.gps
         # Through the ingest stage:
         self._inputs = (t.orders, t.weather, t.reviews, t.redemptions)
+        serving.on_redis_reset = self.serve_again
 
     # -- ownership -------------------------------------------------------------------------
 
@@ -65,8 +67,9 @@ class PartitionOwners:
             task = self._make(topic, p)
             await task.start()
             self.partitions[key] = task
-            if isinstance(task, RiderPartition) and task.restored_scores:
-                self.serving.hand_over(task.restored_scores)
+            if isinstance(task, RiderPartition):
+                self.serving.hand_over_state(task.restored)
+                task.live.positions_of = self.serving.certified
             future.set_result(task)
             return task
         except BaseException as exc:
@@ -79,6 +82,8 @@ class PartitionOwners:
         t, settings, kwargs = self.settings.topics, self.settings, self.client_kwargs
         if topic == t.area_progress:
             return JudgePartition(settings, p, kwargs)
+        if topic == t.profiles:
+            return ProfilePartition(settings, p, kwargs, self.serving)
         tp = TP(t.gps if topic == t.rider_events else topic, p)
         consumer = self.app.consumer
 
@@ -137,6 +142,14 @@ class PartitionOwners:
         tasks = [self.partitions.pop((tp.topic, tp.partition), None) for tp in revoked]
         await asyncio.gather(*(task.stop() for task in tasks if task is not None))
 
+    def serve_again(self) -> None:
+        """Hand every rider in memory to the serving layer again (Redis came back empty).
+        Their latest state may include what the next checkpoint commits: it is the same
+        however often it is processed again."""
+        for task in list(self.partitions.values()):
+            if isinstance(task, RiderPartition):
+                self.serving.hand_over_state(task.served_state())
+
     # -- processing ------------------------------------------------------------------------
 
     async def on_batch(self, tp: TP, records: list[Any]) -> bool:
@@ -152,21 +165,31 @@ class PartitionOwners:
             # A rebalance came while the owner started: the owner now is one restored from
             # the last commit, and reads again from there; this batch was fetched before.
             return False
+        # An alert's latency runs from its record's arrival: the Kafka timestamp, up to now.
+        now_ms = int(time.time() * 1000)
         if tp.topic == self._gps:
             assert isinstance(task, RiderPartition)
-            metrics.RECORDS.labels(tp.topic).inc(len(records))
+            metrics.RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
             for record in records:
-                task.on_gps(record.offset, record.key, record.value,
-                            _timestamp_ms(record.timestamp))
-            await task.refresh_gps_progress(int(time.time() * 1000))
-        elif isinstance(task, IngestPartition):
-            metrics.RECORDS.labels(tp.topic).inc(len(records))
+                timestamp = _timestamp_ms(record.timestamp)
+                task.arrived_ms = now_ms if timestamp is None else min(timestamp, now_ms)
+                task.on_gps(record.offset, record.key, record.value, timestamp)
+            task.arrived_ms = None
+            await task.refresh_gps_progress(now_ms)
+            self.serving.hand_over_live(task.live.drain())
+        elif isinstance(task, IngestPartition | ProfilePartition):
+            metrics.RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
             for record in records:
                 task.on_record(record.offset, record.key, record.value,
                                _timestamp_ms(record.timestamp))
         else:
             for record in records:
+                timestamp = _timestamp_ms(record.timestamp)
+                task.arrived_ms = now_ms if timestamp is None else min(timestamp, now_ms)
                 task.on_record(record.offset, record.key, record.value)
+            task.arrived_ms = None
+            if isinstance(task, RiderPartition):
+                self.serving.hand_over_live(task.live.drain())
         if task.due():
             self.commit_soon(task)
         return True
@@ -214,9 +237,9 @@ class PartitionOwners:
         return future
 
     async def checkpoint(self, task: TransactionalPartition) -> None:
-        stage = self._stages.get(task.source_topic, "ingest")
+        stage = task.stage
         try:
-            with metrics.CHECKPOINT_SECONDS.labels(stage).time():
+            with metrics.CHECKPOINT_DURATION.labels(stage).time():
                 committed = await task.checkpoint()
         except (ProducerFenced, InvalidProducerEpoch) as exc:
             metrics.CHECKPOINT_FAILURES.labels(stage).inc()
@@ -239,9 +262,9 @@ class PartitionOwners:
             await self._fail(task, stage, exc)
             return
         metrics.CHECKPOINTS.labels(stage).inc()
-        _count_outputs(self.settings, committed)
-        if stage == "riders":
-            self.serving.hand_over(committed)  # written by the serving timer, never awaited
+        if isinstance(task, RiderPartition):
+            # Written by the serving timer, never awaited.
+            self.serving.hand_over(committed, task.city_of)
 
     async def _fail(self, task: TransactionalPartition, stage: str, exc: BaseException) -> None:
         log.error("%s partition %d could not commit: %r; stopping for a restart",
@@ -264,16 +287,3 @@ def _timestamp_ms(timestamp: int | None) -> int | None:
     """A Kafka record's timestamp (epoch ms), None when it has none."""
     return timestamp if timestamp is not None and timestamp > 0 else None
 
-
-def _count_outputs(settings: KnightwatchSettings, outputs: list[Output]) -> None:
-    t = settings.topics
-    for topic, _, value, _ in outputs:
-        if topic == t.alerts:
-            v = orjson.loads(value)
-            metrics.ALERTS.labels(v["kind"], v["severity"]).inc()
-        elif topic == t.deltas:
-            metrics.DELTAS.labels(orjson.loads(value)["reason"]).inc()
-        elif topic == t.exemptions:
-            metrics.DECISIONS.labels(str(orjson.loads(value)["exempt"]).lower()).inc()
-        elif topic == t.dead_letters:
-            metrics.DEAD_LETTERS.labels(orjson.loads(value)["source_topic"]).inc()

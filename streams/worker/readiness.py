@@ -8,7 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from streams.worker.serving import ScoreServing
+from streams.worker.serving import ServingWriter
 
 # A probe that takes longer counts as a failure: a frozen broker or Redis answers nothing.
 PROBE_TIMEOUT_S = 2.0
@@ -30,7 +30,7 @@ class Readiness:
 
 
 class ReadinessProbe:
-    def __init__(self, client_kwargs: dict[str, Any], serving: ScoreServing) -> None:
+    def __init__(self, client_kwargs: dict[str, Any], serving: ServingWriter) -> None:
         self._client_kwargs = client_kwargs
         self._client: AIOKafkaClient | None = None  # made in the event loop, on first use
         self._serving = serving

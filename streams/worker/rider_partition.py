@@ -16,24 +16,28 @@ would make re-read events that follow late.
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from schemas import AlertReview, DeadLetter, GpsPing, OrderEvent, PointRedemption, WeatherEvent
 from streams.area.judge import AreaJudgement, AreaProgress
 from streams.config.settings import KnightwatchSettings
 from streams.pipeline.clock import END_OF_TIME
-from streams.pipeline.processor import KnightwatchCore
+from streams.pipeline.processor import KnightwatchCore, RiderState
 from streams.pipeline.reorder import RiderBuffer
+from streams.pipeline.rider import RiderPipeline
 from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
+from streams.serving.live import LiveRiders
+from streams.serving.pending import ServedRider
 from streams.worker.codec import (
     InputProgress,
     RiderRecord,
     decode_forwarded,
     encode_progress,
 )
+from streams.worker.evicted_store import EvictedRiders
 from streams.worker.input_position import (
     PolledAt,
     StartPosition,
@@ -42,8 +46,8 @@ from streams.worker.input_position import (
     word_sent_ms,
 )
 from streams.worker.partitioning import partition_for
-from streams.worker.transactional import Output, TransactionalPartition, contract_output
-from streams.worker.validation import dead_letter_output, read_input
+from streams.worker.transactional import TransactionalPartition, contract_output
+from streams.worker.validation import read_input
 
 _META = b"meta"
 _META_KIND = "worker.rider_partition"
@@ -73,6 +77,8 @@ def _from_v1(data: dict) -> dict:
 
 
 class RiderPartition(TransactionalPartition):
+    stage = "riders"
+
     def __init__(self, settings: KnightwatchSettings, zones: ZoneMap | None, partition: int,
                  client_kwargs: dict[str, Any],
                  gps_highwater: Callable[[], int | None] = lambda: None,
@@ -86,8 +92,10 @@ class RiderPartition(TransactionalPartition):
                          partition=partition, state_topic=settings.topics.rider_state,
                          client_kwargs=client_kwargs)
         self.zones = zones
+        # Riders evicted from memory wait on disk (their snapshots are in the changelog too).
         self.core = KnightwatchCore(settings.detection, zones, area_source=partition,
-                                    area_judges=k.area_partitions, track_changes=True)
+                                    area_judges=k.area_partitions, track_changes=True,
+                                    evicted=EvictedRiders())
         self.core.clock.input_cap = -END_OF_TIME  # nothing is known to be delivered yet
         t = settings.topics
         self.topics: dict[str, Source] = {_EVENTS: (t.rider_events, partition),
@@ -98,7 +106,10 @@ class RiderPartition(TransactionalPartition):
         self.progress: dict[Source, int] = {}
         self._source_topics = {GpsPing: t.gps, OrderEvent: t.orders, AlertReview: t.reviews,
                                PointRedemption: t.redemptions, WeatherEvent: t.weather}
-        self.restored_scores: list[Output] = []  # every restored rider's latest delta
+        self.restored: list[ServedRider] = []  # what the serving layer holds of them
+        # Positions and order steps as they arrive, for the serving layer (drained by the
+        # owner after every batch).
+        self.live = LiveRiders()
         self.last_offsets = {_EVENTS: -1, _GPS: -1}
         # Per consumed topic, the last offset read before the restart, while it is re-read.
         self.rereading: dict[str, int] = {}
@@ -151,6 +162,8 @@ class RiderPartition(TransactionalPartition):
                 self._hold(self._after(_EVENTS, offset, reread, []))
                 return
             self._forwarded[input_partition] = max(last, source[1])
+        if isinstance(record, OrderEvent) and not reread:
+            self.live.on_order(record)
         if isinstance(record, InputProgress) and self._repeats(record):
             # An input saying again what it said (as caught-up inputs do for idleness) changes
             # no state: its offset goes with the next checkpoint, which it does not hasten.
@@ -175,10 +188,12 @@ class RiderPartition(TransactionalPartition):
         parsed = read_input(self.settings, "gps", topic, key, value, timestamp_ms)
         if isinstance(parsed, DeadLetter):
             if not reread:  # said when it was first read
-                self.outputs.append(dead_letter_output(self.settings, parsed))
+                self.hold_dead_letter(parsed)
             self._hold(self._after(_GPS, offset, reread, []))
             return
         self._gps_max_ts = max(self._gps_max_ts, parsed.ts)  # type: ignore[attr-defined]
+        if not reread:
+            self.live.on_fix(parsed)  # type: ignore[arg-type]
         if timestamp_ms is not None and timestamp_ms > self._gps_written_ms:
             self._on_gps_written(timestamp_ms)
         emissions = self._process(_GPS, offset, parsed)  # type: ignore[arg-type]
@@ -211,6 +226,33 @@ class RiderPartition(TransactionalPartition):
         self._gps_written_ms = min(timestamp_ms, self.wall_ms())
         if self._gps_written_ms > self._recap_after_ms and len(self.progress) == len(self.sources):
             self._hold(self._recap())
+
+    def served_state(self) -> list[ServedRider]:
+        """What the serving layer holds of this partition's riders, in memory or evicted: each
+        one's latest delta (as its output record), points balance and city."""
+        topics = self.settings.topics
+        served = []
+        for rider_id, pipeline in self._pipelines():
+            last = pipeline.score.last_delta
+            delta = None if last is None else contract_output(
+                Emission("deltas", rider_id, last), topics)
+            balance = None if pipeline.points.untouched() else pipeline.points.balance
+            if delta is not None or balance is not None:
+                served.append(ServedRider(rider_id, delta, balance, pipeline.city))
+        return served
+
+    def _pipelines(self) -> Iterator[tuple[str, RiderPipeline]]:
+        for rider_id, rider in self.core.riders.items():
+            yield rider_id, rider.pipeline
+        for rider_id in list(self.core.evicted):
+            snapshot = self.core.rider_snapshot(rider_id)
+            if snapshot is not None:
+                yield rider_id, RiderState.restore(snapshot).pipeline
+
+    def city_of(self, rider_id: str) -> str | None:
+        """The rider's city as their pipeline knows it, if they are in memory."""
+        state = self.core.riders.get(rider_id)
+        return None if state is None else state.pipeline.city
 
     def _rereads(self, role: str, offset: int) -> bool:
         """Whether the record at `offset` was read before the restart. The first record past
@@ -329,13 +371,12 @@ class RiderPartition(TransactionalPartition):
         return emissions
 
     def _hold(self, emissions: list[Emission]) -> None:
-        topics = self.settings.topics
         judges = self.settings.kafka.area_partitions
         for e in emissions:
             if e.stream == "area_progress":
                 self._hold_progress(e.value, judges)  # type: ignore[arg-type]
             else:
-                self.outputs.append(contract_output(e, topics))
+                self.hold(e)
                 # A reminder the rider should hear now is committed at once, not at the next
                 # interval; alerts are rare beside fixes, so this adds few transactions.
                 if e.stream == "alerts" and e.value.realtime:  # type: ignore[attr-defined]
@@ -415,6 +456,12 @@ class RiderPartition(TransactionalPartition):
         self._dirty.clear()
         self._meta_dirty = False
 
+    async def stop(self) -> None:
+        await super().stop()
+        evicted = self.core.evicted
+        if isinstance(evicted, EvictedRiders):
+            evicted.close()
+
     def restore(self, state: dict[bytes, bytes]) -> None:
         meta = state.get(_META)
         if meta is None:
@@ -424,17 +471,16 @@ class RiderPartition(TransactionalPartition):
         k = self.settings.kafka
         riders = {key[len(_RIDER):].decode(): loads(value)
                   for key, value in state.items() if key.startswith(_RIDER)}
+        evicted = self.core.evicted
+        evicted.clear()
         core = KnightwatchCore.restore(saved["core"], riders, self.settings.detection,
                                        self.zones, area_source=self.partition,
-                                       area_judges=k.area_partitions, track_changes=True)
+                                       area_judges=k.area_partitions, track_changes=True,
+                                       evicted=evicted)
         self.core = core
         # The serving layer is written after commits; a crash between the two loses a write,
-        # so whoever restores the partition writes every restored score again.
-        topics = self.settings.topics
-        self.restored_scores = [
-            contract_output(Emission("deltas", rider_id, rider.pipeline.score.last_delta), topics)
-            for rider_id, rider in core.riders.items()
-            if rider.pipeline.score.last_delta is not None]
+        # so whoever restores the partition writes every restored score and balance again.
+        self.restored = self.served_state()
         # Delivered-up-to marks only: a checkpoint of an older version may hold "everything"
         # for a caught-up input, which it must say again, lately, to count as such.
         self.progress = {(topic, part): until for topic, part, until in saved["progress"]

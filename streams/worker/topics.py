@@ -16,8 +16,8 @@ def topic_plan(settings: KnightwatchSettings) -> dict[str, tuple[int, dict[str, 
     k, t = settings.kafka, settings.topics
     compacted = {"cleanup.policy": "compact"}
     plan = {name: (k.partitions, {}) for name in (
-        t.orders, t.weather, t.reviews, t.redemptions, t.alerts, t.deltas, t.exemptions,
-        t.subsidies, t.points, t.area_risk, t.dead_letters)}
+        t.orders, t.weather, t.reviews, t.redemptions, t.profiles, t.alerts, t.deltas,
+        t.exemptions, t.subsidies, t.points, t.area_risk, t.dead_letters)}
     plan[t.gps] = (k.gps_partitions, {})
     # A rider's internal records and checkpoints share the GPS topic's partitioning.
     plan[t.rider_events] = (k.gps_partitions, {})

@@ -21,9 +21,13 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from schemas import DeadLetter
 from streams.config.settings import KnightwatchSettings
 from streams.config.topics import TopicNames
 from streams.primitives.emissions import Emission
+from streams.worker import metrics
+from streams.worker.output_tally import OutputTally, wall_ms
+from streams.worker.validation import dead_letter_output
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,7 @@ def contract_output(emission: Emission, topics: TopicNames) -> Output:
 
 class TransactionalPartition(ABC):
     start_retry_s = 15.0  # how long `start` keeps trying
+    stage: str  # what the metrics call this kind of partition: ingest, riders or judges
 
     def __init__(self, settings: KnightwatchSettings, *, source_topic: str, partition: int,
                  state_topic: str | None, client_kwargs: dict[str, Any]) -> None:
@@ -51,6 +56,10 @@ class TransactionalPartition(ABC):
         self.interval_s = settings.kafka.checkpoint_interval_s
         self.every = settings.kafka.checkpoint_every
         self.outputs: list[Output] = []
+        # What the held outputs count once committed, and when the record in hand arrived
+        # (its Kafka timestamp, epoch ms; None between records, when a timer emits).
+        self.tally = OutputTally()
+        self.arrived_ms: int | None = None
         # Holds an output that must not wait for the checkpoint interval (a real-time alert).
         self.urgent = False
         self.since_checkpoint = 0
@@ -125,6 +134,15 @@ class TransactionalPartition(ABC):
             await consumer.stop()
         return state
 
+    def hold(self, emission: Emission) -> None:
+        """An emission for the next checkpoint: its record, and what it counts once committed."""
+        self.outputs.append(contract_output(emission, self.settings.topics))
+        self.tally.add(emission, self.arrived_ms)
+
+    def hold_dead_letter(self, letter: DeadLetter) -> None:
+        self.outputs.append(dead_letter_output(self.settings, letter))
+        self.tally.add_dead_letter(letter)
+
     def due(self) -> bool:
         return self.urgent or self.since_checkpoint >= self.every or (
             self.since_checkpoint > 0
@@ -142,6 +160,7 @@ class TransactionalPartition(ABC):
             # agent goes on processing while this transaction is sent, and what it processes
             # then belongs to the next one, outputs, state and offset alike.
             outputs, self.outputs = self.outputs + trailing, []
+            tally, self.tally = self.tally, OutputTally()
             offsets = self.commit_offsets()
             state = self.state_records()
             self.since_checkpoint = 0
@@ -158,6 +177,11 @@ class TransactionalPartition(ABC):
                     {TopicPartition(topic, p): offset for (topic, p), offset in offsets.items()},
                     self.group_id)
             await producer.commit_transaction()
+            tally.publish(wall_ms())
+            metrics.CHECKPOINT_SIZE.labels(self.stage, "outputs").observe(
+                sum(len(key or b"") + len(value) for _, key, value, _ in outputs))
+            metrics.CHECKPOINT_SIZE.labels(self.stage, "state").observe(
+                sum(len(key) + len(value or b"") for key, value in state))
             await producer.begin_transaction()
             self.last_checkpoint = time.monotonic()
             return outputs

@@ -1,5 +1,5 @@
-"""The worker's HTTP pages: /metrics for Prometheus, /health (the process runs), /readyz (it
-can do its job now)."""
+"""The worker's own HTTP pages: /metrics for Prometheus, /healthz (the process runs; /health is
+the same page), /readyz (it can do its job now). The rider API is streams/api."""
 
 from typing import Any
 
@@ -8,10 +8,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.worker.owners import PartitionOwners
 from streams.worker.readiness import ReadinessProbe
-from streams.worker.serving import ScoreServing
+from streams.worker.serving import ServingWriter
 
 
-def add_pages(app: faust.App, owners: PartitionOwners, serving: ScoreServing,
+def add_pages(app: faust.App, owners: PartitionOwners, serving: ServingWriter,
               probe: ReadinessProbe) -> None:
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
@@ -26,8 +26,10 @@ def add_pages(app: faust.App, owners: PartitionOwners, serving: ScoreServing,
         content_type = CONTENT_TYPE_LATEST.split("; charset=")[0]
         return web.bytes(generate_latest(), content_type=content_type)
 
-    @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", "partitions": owners.names(),
                          "serving": {"healthy": serving.healthy,
-                                     "riders_waiting": len(serving.pending)}})
+                                     "riders_waiting": serving.riders_waiting}})
+
+    app.page("/healthz")(health)
+    app.page("/health", name="health-alias")(health)

@@ -603,8 +603,8 @@ def ride(fleet: Fleet, riders: list[Rider], stagger_s: float, rule: Speeding) ->
 def checkpoint_means(fleet: Fleet) -> dict[str, tuple[float, int]]:
     """Mean commit time (ms) and count of the worker's checkpoint transactions, by stage."""
     sums: dict[tuple[str, str], float] = {}
-    for m in re.finditer(r'^knightwatch_checkpoint_seconds_(sum|count)\{stage="(\w+)"\} (\S+)$',
-                         worker_page(fleet, "metrics"), re.MULTILINE):
+    pattern = r'^knightwatch_checkpoint_duration_seconds_(sum|count)\{stage="(\w+)"\} (\S+)$'
+    for m in re.finditer(pattern, worker_page(fleet, "metrics"), re.MULTILINE):
         sums[(m[1], m[2])] = float(m[3])
     return {stage: (1000 * sums[("sum", stage)] / count, int(count))
             for (kind, stage), count in sums.items() if kind == "count" and count}

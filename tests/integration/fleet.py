@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -42,7 +43,7 @@ class Fleet:
                     # The tests feed input many times faster than real time, and kill workers
                     # mid-stream: a silent input must hold event time back soon.
                     "KNIGHTWATCH_KAFKA__CAUGHT_UP_VALID_S": "10",
-                    "KNIGHTWATCH_REDIS_KEY_PREFIX": f"kw-test-{tag}:rider:",
+                    "KNIGHTWATCH_REDIS_KEY_PREFIX": f"kw-test-{tag}:",
                     "KNIGHTWATCH_REDIS_URL": os.environ.get(
                         "KNIGHTWATCH_REDIS_URL", "redis://127.0.0.1:16379/0")}
         defaults = load_settings().topics
@@ -121,8 +122,9 @@ class Fleet:
                     proc.wait()
             del self.workers[index]
 
-    def produce(self, lines: list[bytes], heartbeat: bool = True) -> None:
-        """Produce replay-format lines to this fleet's topics, in file order."""
+    def produce(self, lines: list[bytes], heartbeat: bool = True) -> Counter[str]:
+        """Produce replay-format lines to this fleet's topics, in file order; returns how many
+        records went to each topic."""
         import orjson
 
         from streams.replay.envelope import record_value
@@ -132,6 +134,7 @@ class Fleet:
                    "weather-events": topics.weather, "rider-alert-reviews": topics.reviews,
                    "rider-point-redemptions": topics.redemptions}
         producer = KafkaProducer(bootstrap_servers=BROKERS, acks="all", linger_ms=5)
+        produced: Counter[str] = Counter()
         for line in lines:
             try:
                 # Parsed as replay parses it, the value sent as the line spells it: the topic
@@ -145,10 +148,13 @@ class Fleet:
             except (ValueError, KeyError, TypeError):
                 topic, key, payload = topics.gps, "malformed", line.rstrip(b"\n")
             producer.send(topic, key=None if key is None else str(key).encode(), value=payload)
+            produced[topic] += 1
         if heartbeat:
             self.heartbeat(producer)
+            produced[topics.gps] += self.settings.kafka.gps_partitions
         producer.flush()
         producer.close()
+        return produced
 
     def produce_raw(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
         producer = KafkaProducer(bootstrap_servers=BROKERS, acks="all")
@@ -167,11 +173,14 @@ class Fleet:
     def served_scores(self, riders) -> dict[str, int]:
         import redis
 
+        from streams.serving.layout import KeyLayout
+
+        keys = KeyLayout(self.settings.redis_key_prefix)
         client = redis.Redis.from_url(self.settings.redis_url)
         try:
             out = {}
             for rider in riders:
-                value = client.hget(self.settings.redis_key_prefix + rider, "score")
+                value = client.hget(keys.rider(rider), "score")
                 if value is not None:
                     out[rider] = int(value)
             return out

@@ -1,96 +1,76 @@
 """The Redis serving layer against a real redis-server that goes away, comes back and pauses:
-processing never waits for it, and it catches up with every rider's latest score."""
+processing never waits for it, nothing handed over is lost, and it catches up."""
 
 import asyncio
 import json
 import signal
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import redis
 
-from streams.worker.serving import ScoreServing
+from schemas import RiderProfile
+from streams.config.settings import load_settings
+from streams.serving.layout import KeyLayout
+from streams.serving.live import LiveRiders
+from streams.worker.metrics import SERVING_FAILURES
+from streams.worker.serving import ServingWriter
+from tests.builders import T0, order, ping
+from tests.integration.redis_server import free_port, start_redis, stop
+from tests.unit.serving.helpers import alert, delta, points
 
 pytestmark = pytest.mark.integration
-DELTAS = "deltas"
+NOW = T0 + 60_000
+KEYS = KeyLayout("kw:")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _writer(port: int) -> ServingWriter:
+    settings = load_settings(redis_url=f"redis://127.0.0.1:{port}/0", redis_key_prefix="kw:")
+    return ServingWriter(settings, wall_ms=lambda: NOW)
 
 
-def _start_redis(port: int, workdir: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            if client.ping():
-                return proc
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("redis-server did not start")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()  # by the pid it was started with
-    proc.wait(timeout=10)
-
-
-def _delta(rider: str, score: int, n: int) -> tuple:
-    value = {"delta_id": f"d{n}", "rider_id": rider, "ts": n, "score": score, "tier": "A"}
-    return (DELTAS, rider.encode(), json.dumps(value).encode(), 0)
-
-
-def _served(port: int, rider: str) -> int | None:
-    value = redis.Redis(port=port).hget(f"kw:{rider}", "score")
+def _served(port: int, rider: str, field: str = "score") -> int | None:
+    value = redis.Redis(port=port).hget(KEYS.rider(rider), field)
     return None if value is None else int(value)
 
 
 def test_scores_written_while_redis_is_away_arrive_when_it_returns(tmp_path):
-    port = _free_port()
-    proc = _start_redis(port, tmp_path)
-    serving = ScoreServing(f"redis://127.0.0.1:{port}/0", DELTAS, "kw:")
+    port = free_port()
+    proc = start_redis(port, tmp_path)
+    serving = _writer(port)
 
     async def scenario() -> None:
         nonlocal proc
-        assert await serving.publish([_delta("r1", 97, 1)])
-        _stop(proc)
-        assert not await serving.publish([_delta("r1", 92, 2), _delta("r2", 99, 3)])
-        serving.hand_over([_delta("r1", 84, 4)])  # a newer score while Redis is away
+        assert await serving.publish([delta("r1", 97, 1)])
+        stop(proc)
+        assert not await serving.publish([delta("r1", 92, 2), delta("r2", 99, 3)])
+        serving.hand_over([delta("r1", 84, 4)])  # a newer score while Redis is away
         assert not await serving.flush()
-        assert serving.pending["r1"]["score"] == 84 and "r2" in serving.pending
-        proc = _start_redis(port, tmp_path)  # back, empty
+        assert serving.pending.riders["r1"].fields["score"] == 84
+        proc = start_redis(port, tmp_path)  # back, empty
         assert await serving.flush()
         await serving.close()
 
     try:
         asyncio.run(scenario())
         assert (_served(port, "r1"), _served(port, "r2")) == (84, 99)
-        assert serving.pending == {} and serving.healthy
+        assert len(serving.pending) == 0 and serving.healthy
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def test_a_paused_redis_costs_a_bounded_wait_and_is_caught_up_after(tmp_path):
-    port = _free_port()
-    proc = _start_redis(port, tmp_path)
-    serving = ScoreServing(f"redis://127.0.0.1:{port}/0", DELTAS, "kw:")
+    port = free_port()
+    proc = start_redis(port, tmp_path)
+    serving = _writer(port)
 
     async def scenario() -> float:
-        assert await serving.publish([_delta("r1", 97, 1)])
+        assert await serving.publish([delta("r1", 97, 1)])
         proc.send_signal(signal.SIGSTOP)
         started = time.monotonic()
-        written = await serving.publish([_delta("r1", 90, 2)])
+        written = await serving.publish([delta("r1", 90, 2)])
         waited = time.monotonic() - started
-        assert not written and serving.pending["r1"]["score"] == 90
+        assert not written and serving.pending.riders["r1"].fields["score"] == 90
         proc.send_signal(signal.SIGCONT)
         assert await serving.flush()
         await serving.close()
@@ -102,7 +82,63 @@ def test_a_paused_redis_costs_a_bounded_wait_and_is_caught_up_after(tmp_path):
         assert _served(port, "r1") == 90
     finally:
         proc.send_signal(signal.SIGCONT)
-        _stop(proc)
+        stop(proc)
+
+
+def test_redis_stopped_mid_stream_loses_nothing_handed_over_and_catches_up(tmp_path):
+    """Scores, balances, alerts, order steps, certification and positions keep coming while
+    Redis is stopped; handing them over never waits; each failed write is counted; the
+    waiting data stays one entry per rider; once Redis is back, all of it is served."""
+    port = free_port()
+    proc = start_redis(port, tmp_path)
+    serving = _writer(port)
+    riders = [f"r{i}" for i in range(20)]
+    failures_before = SERVING_FAILURES._value.get()
+
+    async def scenario() -> None:
+        nonlocal proc
+        assert await serving.flush()
+        stop(proc)
+        slowest = 0.0
+        for n in range(200):
+            rider = riders[n % len(riders)]
+            started = time.monotonic()
+            serving.hand_over([delta(rider, 100 - n // 20, n), alert(rider, n),
+                               points(rider, 10 * (n // 20 + 1), n)], {rider: "shanghai"}.get)
+            live = LiveRiders()
+            live.on_fix(ping(rider, 60 - n * 0.01 if n < 20 else 50))
+            live.on_order(order(f"o-{rider}", "accepted" if n < 100 else "delivered", n,
+                                rider=rider))
+            if n == 0:
+                serving.hand_over_profile(RiderProfile(rider_id="r0", first_aid_certified=True,
+                                                       certified_until=NOW + 86_400_000),
+                                          (0, 0))
+            serving.hand_over_live(live)
+            slowest = max(slowest, time.monotonic() - started)
+            if n % 50 == 0:
+                assert not await serving.flush()
+        assert slowest < 0.05  # handing over never waits for Redis
+        assert len(serving.pending) == len(riders)
+        proc = start_redis(port, tmp_path)
+        assert await serving.flush()
+        await serving.close()
+
+    try:
+        asyncio.run(scenario())
+        client = redis.Redis(port=port)
+        for i, rider in enumerate(riders):
+            last = 180 + i  # the rider's last record of the 200
+            assert _served(port, rider) == 100 - last // 20
+            assert _served(port, rider, "points") == 10 * (last // 20 + 1)
+            alerts = client.lrange(KEYS.alerts(rider), 0, -1)
+            assert len(alerts) == 10 and b'"a%d"' % last in alerts[0]
+            assert client.scard(KEYS.open_orders(rider)) == 0  # delivered
+            assert client.zscore(KEYS.leaderboard("shanghai"), rider) is not None
+        assert client.geopos(KEYS.positions, "r0")[0] is not None
+        assert SERVING_FAILURES._value.get() - failures_before >= 4
+        assert serving.healthy and len(serving.pending) == 0
+    finally:
+        stop(proc)
 
 
 def _readyz(port: int) -> tuple[int, dict]:
@@ -132,8 +168,8 @@ def _until(probe, want: int, timeout_s: float = 90) -> dict:
 def test_a_worker_is_not_ready_while_its_redis_is_frozen(tmp_path):
     from tests.integration.fleet import Fleet
 
-    port = _free_port()
-    proc = _start_redis(port, tmp_path)
+    port = free_port()
+    proc = start_redis(port, tmp_path)
     fleet = Fleet(tmp_path)
     fleet.env["KNIGHTWATCH_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
     fleet.create_topics()
@@ -150,4 +186,38 @@ def test_a_worker_is_not_ready_while_its_redis_is_frozen(tmp_path):
         proc.send_signal(signal.SIGCONT)
         fleet.stop_all()
         fleet.delete_topics()
-        _stop(proc)
+        stop(proc)
+
+
+def test_a_redis_that_restarts_empty_is_written_again_from_what_the_worker_holds(tmp_path):
+    port = free_port()
+    proc = start_redis(port, tmp_path)
+    clock = [NOW]
+    settings = load_settings(redis_url=f"redis://127.0.0.1:{port}/0", redis_key_prefix="kw:")
+    serving = ServingWriter(settings, wall_ms=lambda: clock[0])
+    in_memory = [delta("r1", 88, 1), points("r1", 40, 2)]  # what the riders' state says
+    serving.on_redis_reset = lambda: serving.hand_over(in_memory, {"r1": "shanghai"}.get)
+
+    async def scenario() -> None:
+        nonlocal proc
+        assert await serving.publish(in_memory)
+        serving.hand_over_profile(RiderProfile(rider_id="medic", first_aid_certified=True,
+                                               certified_until=NOW + 86_400_000), (0, 0))
+        assert await serving.flush()
+        stop(proc)
+        proc = start_redis(port, tmp_path)  # back at once, empty
+        clock[0] += int(settings.serving.certified_refresh_s * 1000)  # a periodic check
+        # The first command may find its connection closed (a failed write, counted); the
+        # flush after it checks the server at once and writes everything again.
+        written = [await serving.flush() for _ in range(2)]
+        assert written[-1]
+        await serving.close()
+
+    try:
+        asyncio.run(scenario())
+        client = redis.Redis(port=port)
+        assert _served(port, "r1") == 88 and _served(port, "r1", "points") == 40
+        assert client.zscore(KEYS.leaderboard("shanghai"), "r1") is not None
+        assert client.hget(KEYS.certified, "medic") is not None
+    finally:
+        stop(proc)

@@ -58,7 +58,7 @@ def _check_metrics(fleet: Fleet, records: list[dict]) -> None:
                        timeout=10).read().decode()
         families = {f.name: f for f in text_string_to_metric_families(text)}
         assert "knightwatch_checkpoints" in families
-        assert "knightwatch_input_records" in families
+        assert "knightwatch_records_consumed" in families
         alerts += sum(s.value for s in families["knightwatch_alerts"].samples
                       if s.name == "knightwatch_alerts_total")
     committed = sum(r["stream"] == "alerts" for r in records)

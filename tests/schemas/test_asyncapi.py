@@ -24,7 +24,7 @@ from tests.builders import order, ping, redemption, review, weather
 HERE = Path(__file__).resolve().parent
 CHECKED_IN = HERE.parents[1] / "schemas" / "asyncapi.json"
 DOCUMENT = asyncapi_document()
-INPUT_ROLES = {"gps", "orders", "weather", "reviews", "redemptions"}
+INPUT_ROLES = {"gps", "orders", "weather", "reviews", "redemptions", "profiles"}
 INTERNAL_ROLES = {"rider_events", "area_progress", "rider_state", "area_state"}
 
 

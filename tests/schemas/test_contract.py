@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from schemas import AlertReview, GpsPing, OrderEvent, ScoreDelta, WeatherEvent
+from schemas import AlertReview, GpsPing, OrderEvent, RiderProfile, ScoreDelta, WeatherEvent
 from schemas.export import check_schemas
 from schemas.timestamps import MAX_TS_MS, MIN_TS_MS
 
@@ -45,6 +45,8 @@ INPUTS = {
     WeatherEvent: {"city": "shanghai", "ts": 1_784_080_800_000, "condition": "rain"},
     AlertReview: {"alert_id": "a", "rider_id": "r", "ts": 1_784_080_800_000,
                   "verdict": "upheld"},
+    RiderProfile: {"rider_id": "r", "first_aid_certified": True,
+                   "certified_until": 1_784_080_800_000},
 }
 FLOATS = [(model, name) for model in INPUTS for name, info in model.model_fields.items()
           if info.annotation in (float, float | None)]
@@ -146,3 +148,16 @@ def test_the_timestamp_schema_shows_both_wire_forms():
     ts = GpsPing.model_json_schema()["properties"]["ts"]
     assert {"type": "integer", "minimum": MIN_TS_MS, "maximum": MAX_TS_MS} in ts["anyOf"]
     assert {"type": "string", "format": "date-time"} in ts["anyOf"]
+
+
+def test_a_certified_profile_must_say_when_its_certificate_expires():
+    with pytest.raises(ValidationError, match="certified_until is required"):
+        RiderProfile.model_validate({"rider_id": "r", "first_aid_certified": True})
+    uncertified = RiderProfile.model_validate({"rider_id": "r", "first_aid_certified": False})
+    assert uncertified.certified_until is None
+
+
+def test_committed_openapi_document_matches_the_response_models():
+    from streams.api.openapi import PATH, render
+
+    assert PATH.read_text(encoding="utf-8") == render(), "run `knightwatch schemas`"

@@ -11,6 +11,13 @@ def test_the_defaults_hold_together():
     load_settings()
 
 
+def test_one_tier_privilege_changes_that_privilege_alone(monkeypatch):
+    monkeypatch.setenv("KNIGHTWATCH_DETECTION__SCORING__PRIVILEGES_C__MAX_CONCURRENT_ORDERS", "1")
+    c = load_settings().detection.scoring.privileges_c
+    assert c.max_concurrent_orders == 1 and c.order_classes == ("standard",)
+    assert c.refresher_course
+
+
 def _toml(value: object) -> str:
     if isinstance(value, str):
         return f'"{value}"'
@@ -82,6 +89,17 @@ CONTRADICTIONS = [
      "ssl_cafile given but security_protocol is PLAINTEXT, which does not use TLS"),
     ({"kafka": {"security_protocol": "SSL", "ssl_keyfile": "/etc/k.pem"}},
      "ssl_keyfile is given without ssl_certfile"),
+    ({"detection.scoring.privileges_c": {"order_classes": ("standard", "premium")}},
+     "bad settings detection.scoring (env KNIGHTWATCH_DETECTION__SCORING__*): privileges_c "
+     "allow more than the tier above them"),
+    ({"detection.scoring.privileges_d": {"order_classes": ("standard",),
+                                         "max_concurrent_orders": 1}},
+     "privileges_d must allow no orders"),
+    ({"detection.scoring.privileges_b": {"max_concurrent_orders": 0}},
+     "must both allow orders or both allow none"),
+    ({"serving": {"position_interval_s": 40}},
+     "bad settings serving (env KNIGHTWATCH_SERVING__*): position_ttl_s (60) must be at "
+     "least twice position_interval_s (40.0)"),
 ]
 
 

@@ -10,9 +10,10 @@ from faust.types import TP
 
 from streams.config.settings import load_settings
 from streams.worker.owners import PartitionOwners
-from streams.worker.serving import ScoreServing
+from streams.worker.serving import ServingWriter
 
 SETTINGS = load_settings()
+UNREACHABLE = load_settings(redis_url="redis://127.0.0.1:1/0")
 TOPIC = SETTINGS.topics.rider_events
 
 
@@ -37,7 +38,7 @@ class App:
 
 
 class Failing:
-    source_topic, partition = TOPIC, 3
+    source_topic, partition, stage = TOPIC, 3, "riders"
 
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -53,7 +54,7 @@ class Failing:
 def _fail(exc: BaseException, assigned: set) -> tuple[App, PartitionOwners, Failing]:
     app = App(assigned)
     owners = PartitionOwners(app, SETTINGS, None, {},  # type: ignore[arg-type]
-                             ScoreServing("redis://127.0.0.1:1/0", SETTINGS.topics.deltas))
+                             ServingWriter(UNREACHABLE))
     task = Failing(exc)
     owners.partitions[(TOPIC, 3)] = task  # type: ignore[assignment]
     asyncio.run(owners.checkpoint(task))  # type: ignore[arg-type]
@@ -94,7 +95,7 @@ class Stopping:
 def test_revoked_partitions_stop_side_by_side_so_a_rebalance_waits_for_one_stop_not_all():
     async def revoke() -> PartitionOwners:
         owners = PartitionOwners(App(set()), SETTINGS, None, {},  # type: ignore[arg-type]
-                                 ScoreServing("redis://127.0.0.1:1/0", SETTINGS.topics.deltas))
+                                 ServingWriter(UNREACHABLE))
         everyone = asyncio.Event()
         for p in range(6):
             owners.partitions[(TOPIC, p)] = Stopping(p, everyone, 6)  # type: ignore[assignment]
@@ -109,7 +110,7 @@ class Committing:
     """An owner whose every record makes a checkpoint due, and whose commits wait for `release`."""
 
     def __init__(self, partition: int, release: asyncio.Event, log: list[str]) -> None:
-        self.source_topic, self.partition = TOPIC, partition
+        self.source_topic, self.partition, self.stage = TOPIC, partition, "riders"
         self.transactional_id = f"committing-{partition}"
         self.producer: object | None = object()
         self.release, self.log = release, log
@@ -132,7 +133,7 @@ class Committing:
 
 class Record:
     def __init__(self, offset: int) -> None:
-        self.offset, self.key, self.value = offset, None, b"{}"
+        self.offset, self.key, self.value, self.timestamp = offset, None, b"{}", -1
 
 
 def test_a_partitions_commit_under_way_does_not_hold_up_other_partitions_batches():
@@ -141,7 +142,7 @@ def test_a_partitions_commit_under_way_does_not_hold_up_other_partitions_batches
         release = asyncio.Event()
         app = App({TP(TOPIC, 0), TP(TOPIC, 1)})
         owners = PartitionOwners(app, SETTINGS, None, {},  # type: ignore[arg-type]
-                                 ScoreServing("redis://127.0.0.1:1/0", SETTINGS.topics.deltas))
+                                 ServingWriter(UNREACHABLE))
         for p in (0, 1):
             owners.partitions[(TOPIC, p)] = Committing(p, release, log)  # type: ignore
         assert await owners.on_batch(TP(TOPIC, 0), [Record(0)])

@@ -1,0 +1,75 @@
+"""Where each piece of served data lives in Redis (README: "The serving layer"), and how a
+rider's place on their city's leaderboard is ordered."""
+
+from dataclasses import dataclass
+
+# The leaderboard orders by score, then by points: score * SCORE_WEIGHT + points. Points are
+# capped below the weight so they never outrank a score point; 10^9 leaves both exact in the
+# double a sorted set's score is (< 2^53 for any score up to 9,007).
+SCORE_WEIGHT = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class KeyLayout:
+    prefix: str
+
+    def rider(self, rider_id: str) -> str:
+        """Hash: score, tier, score_ts, delta_id, points, points_change_id, city, board,
+        first_aid_certified, certified_until."""
+        return f"{self.prefix}rider:{rider_id}"
+
+    def alerts(self, rider_id: str) -> str:
+        """List: the rider's latest committed alerts (JSON), newest first."""
+        return f"{self.prefix}alerts:{rider_id}"
+
+    def open_orders(self, rider_id: str) -> str:
+        """Set: ids of the rider's orders under way (accepted, not yet delivered or
+        cancelled); a rider with any is mid-delivery."""
+        return f"{self.prefix}orders:{rider_id}"
+
+    def leaderboard(self, city: str) -> str:
+        """Sorted set: riders of the city by role-model standing, highest first."""
+        return f"{self.prefix}leaderboard:{city}"
+
+    @property
+    def certified(self) -> str:
+        """Hash: first-aid-certified rider -> certified_until (epoch ms)."""
+        return f"{self.prefix}first-aiders:certified"
+
+    @property
+    def positions(self) -> str:
+        """GEO set: certified riders' latest positions."""
+        return f"{self.prefix}first-aiders:positions"
+
+    @property
+    def seen(self) -> str:
+        """Sorted set: certified rider -> event time (epoch ms) of the position in the GEO
+        set. GEO members cannot expire: positions older than the TTL are pruned by it."""
+        return f"{self.prefix}first-aiders:seen"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the leaderboard knows of a rider."""
+
+    score: int
+    points: int
+    city: str | None
+
+
+def role_model_standing(rider: Standing) -> int | None:
+    """The rider's value on their city's leaderboard, or None to keep them off it.
+
+    The single place where role-model eligibility plugs in: the rule over the rolling period
+    (no penalised alert in it, a minimum number of deliveries) belongs to the scoring
+    package's ranking of a city's riders; today every rider with a known city is ranked by
+    score, then points."""
+    if rider.city is None:
+        return None
+    return rider.score * SCORE_WEIGHT + min(max(rider.points, 0), SCORE_WEIGHT - 1)
+
+
+def from_standing(value: float) -> tuple[int, int]:
+    """(score, points) back from a leaderboard value."""
+    score, points = divmod(int(value), SCORE_WEIGHT)
+    return score, points
