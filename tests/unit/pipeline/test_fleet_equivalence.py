@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from tests.unit.pipeline.fleet_driver import run_fleet
 from tests.unit.pipeline.test_arrival_order_properties import (
+    SETTINGS,
     ZONES,
     assert_same_finals_and_alerts_once,
     scenario,
@@ -16,7 +17,8 @@ from tests.unit.pipeline.test_arrival_order_properties import (
 
 
 def test_three_partitions_two_judges_match_one_core():
-    assert_same_finals_and_alerts_once(run_fleet(scenario(), partitions=3, judges=2, zones=ZONES))
+    assert_same_finals_and_alerts_once(
+        run_fleet(scenario(), partitions=3, judges=2, settings=SETTINGS, zones=ZONES))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -25,4 +27,5 @@ def test_three_partitions_two_judges_match_one_core():
 def test_any_partitioning_and_arrival_order_match_one_core(seed, partitions, judges):
     events = shuffled_within_lateness(scenario(), random.Random(seed))
     assert_same_finals_and_alerts_once(
-        run_fleet(events, partitions=partitions, judges=judges, zones=ZONES))
+        run_fleet(events, partitions=partitions, judges=judges, settings=SETTINGS,
+                  zones=ZONES))
