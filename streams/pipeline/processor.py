@@ -415,7 +415,8 @@ class KnightwatchCore:
         if len(pipeline.delivered) > had_deliveries:
             for order in pipeline.delivered[had_deliveries:]:
                 heapq.heappush(self._deciding, (order.delivered_ts, ctx.rider_id))
-        self._schedule_days(pipeline, ctx.rider_id)
+        if pipeline.days.new_ends:
+            self._schedule_days(pipeline, ctx.rider_id)
         # An order event its lifecycle refused came back as a dead letter: not processed.
         refused = sum(e.stream == "dead_letters" for e in out)
         self.stats.processed += len(events) - refused

@@ -14,7 +14,7 @@ from streams.primitives.emissions import Emission
 from streams.primitives.events import Ping
 from streams.primitives.fix import Fix
 from streams.primitives.snapshot import Snapshot, fields, versioned
-from streams.scoring.riding_days import RidingDay, RidingDays, ZoneOf
+from streams.scoring.riding_days import RidingDay, RidingDays
 from streams.scoring.role_models import RiderStanding, standing
 from streams.scoring.safety_points import SafetyPoints
 from streams.scoring.safety_score import PENALISED_KINDS, SafetyScore
@@ -179,7 +179,7 @@ class RiderPipeline:
             [(o.delivered_ts, 0, o.order_id, o) for o in ready]  # type: ignore[misc]
             + [(d.end_ts, 0, d.date, d) for d in days]
             + [(r.ts, 1, r.redemption_id, r) for r in spends], key=lambda s: s[:3])
-        zone = self._zone(ctx)
+        cities = cfg.cities
         for _, _, _, item in steps:
             if isinstance(item, PointRedemption):
                 out += [Emission("points", c.rider_id, c)
@@ -194,7 +194,7 @@ class RiderPipeline:
             order = item
             end = order.delivered_ts
             assert end is not None
-            self.days.on_delivery(end, zone)
+            self.days.on_delivery(end, cities, self.city)
             penalised = any(s <= end and e >= order.start_ts for s, e, _ in self.penalised)
             exempt = False
             late = late_by_s(order)
@@ -254,15 +254,12 @@ class RiderPipeline:
         if speed is not None:
             congestion.observe(self.rider_id, cell, fix.ts, speed)
         if moving:
-            self.days.on_moving_fix(fix.ts, int(ctx.settings.fatigue.max_interval_s * 1000),
-                                    self._zone(ctx))
+            cfg = ctx.settings
+            self.days.on_moving_fix(fix.ts, int(cfg.fatigue.max_interval_s * 1000), cfg.cities,
+                                    self.city)
             self.usual_kmh = speed if self.usual_kmh is None else (
                 self.usual_kmh + _USUAL_SPEED_ALPHA * (speed - self.usual_kmh))  # type: ignore[operator]
         self.orders.on_fix(fix, cell, window, moving)
-
-    def _zone(self, ctx: RiderContext) -> ZoneOf:
-        """The rider's city's time zone, looked up only when a day begins."""
-        return lambda: ctx.settings.cities.zone_of(self.city)
 
     def _carry_weather_reminder(self, order: OrderState, ts: int, ctx: RiderContext) -> None:
         """An order started under a warning the rider was already reminded of rides under it."""
@@ -293,6 +290,7 @@ class RiderPipeline:
             start = start if isinstance(start, int) else alert.ts
             self.penalised.append((start, alert.ts, alert.alert_id))
             if not self.score.dismissed(alert.alert_id):
-                self.days.on_penalised(alert.alert_id, alert.ts, self._zone(ctx))
+                self.days.on_penalised(alert.alert_id, alert.ts, ctx.settings.cities,
+                                       self.city)
         return [Emission("deltas", d.rider_id, d)
                 for d in self.score.on_alert(alert, ctx.settings.scoring)]

@@ -7,20 +7,18 @@ everything that could still bear on them (late records, open speeding episodes) 
 Decided days are kept for the role-model period and pruned beyond it, so memory follows the
 rider's recent riding, not their whole history."""
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Self
 from zoneinfo import ZoneInfo
 
+from streams.config.cities import CitySettings
 from streams.config.thresholds import Scoring
 from streams.primitives.snapshot import Migration, Snapshot, fields, versioned
 
 KIND = "scoring.riding_days"
 VERSION = 1
 MIGRATIONS: dict[int, Migration] = {}
-
-ZoneOf = Callable[[], ZoneInfo]  # the rider's zone, asked for only when a day starts
 
 
 def local_day(ts: int, zone: ZoneInfo) -> tuple[int, int, int]:
@@ -59,13 +57,13 @@ class RidingDay:
 
 
 class RidingDays:
-    __slots__ = ("_latest", "_new_ends", "days", "last_moving_ts")
+    __slots__ = ("_latest", "days", "last_moving_ts", "new_ends")
 
     def __init__(self) -> None:
         self.days: dict[int, RidingDay] = {}  # by local date ordinal
         self.last_moving_ts: int | None = None
         self._latest: RidingDay | None = None  # the day last fed: most records fall in it
-        self._new_ends: list[int] = []  # ends of days begun since the owner last took them
+        self.new_ends: list[int] = []  # ends of days begun since the owner last took them
 
     def snapshot(self) -> Snapshot:
         return versioned(KIND, VERSION, days=[d.plain() for _, d in sorted(self.days.items())],
@@ -86,7 +84,8 @@ class RidingDays:
 
     # -- what happened ---------------------------------------------------------------------
 
-    def on_moving_fix(self, ts: int, max_interval_ms: int, zone: ZoneOf) -> None:
+    def on_moving_fix(self, ts: int, max_interval_ms: int, cities: CitySettings,
+                      city: str | None) -> None:
         """A fix at riding speed: the time since the previous one is riding, up to
         `max_interval_ms` (fatigue's rule). Riding across midnight counts towards the new day
         from midnight, as fatigue counts it."""
@@ -94,14 +93,15 @@ class RidingDays:
         self.last_moving_ts = ts
         # No day begins without riding in it: a phone seen once leaves nothing to keep.
         if last is not None and 0 < ts - last <= max_interval_ms:
-            day = self._day(ts, zone)
+            day = self._day(ts, cities, city)
             day.riding_ms += ts - max(last, day.start_ts)
 
-    def on_delivery(self, ts: int, zone: ZoneOf) -> None:
-        self._day(ts, zone).deliveries += 1
+    def on_delivery(self, ts: int, cities: CitySettings, city: str | None) -> None:
+        self._day(ts, cities, city).deliveries += 1
 
-    def on_penalised(self, alert_id: str, ts: int, zone: ZoneOf) -> None:
-        day = self._day(ts, zone)
+    def on_penalised(self, alert_id: str, ts: int, cities: CitySettings,
+                     city: str | None) -> None:
+        day = self._day(ts, cities, city)
         if alert_id not in day.penalised:
             day.penalised.append(alert_id)
 
@@ -116,7 +116,7 @@ class RidingDays:
 
     def take_new_ends(self) -> list[int]:
         """Ends of days begun since the last call: when the owner should decide them."""
-        ends, self._new_ends = self._new_ends, []
+        ends, self.new_ends = self.new_ends, []
         return ends
 
     def pending_ends(self) -> list[int]:
@@ -144,14 +144,15 @@ class RidingDays:
         today = local_day(at_ts, zone)[0]
         return [d for o, d in sorted(self.days.items()) if today - period_days < o <= today]
 
-    def _day(self, ts: int, zone: ZoneOf) -> RidingDay:
+    def _day(self, ts: int, cities: CitySettings, city: str | None) -> RidingDay:
+        """The day of `ts` in `city`'s zone (looked up only when another day begins)."""
         latest = self._latest
         if latest is not None and latest.start_ts <= ts < latest.end_ts:
             return latest
-        ordinal, start, end = local_day(ts, zone())
+        ordinal, start, end = local_day(ts, cities.zone_of(city))
         day = self.days.get(ordinal)
         if day is None:
             day = self.days[ordinal] = RidingDay(ordinal, start, end)
-            self._new_ends.append(end)
+            self.new_ends.append(end)
         self._latest = day
         return day

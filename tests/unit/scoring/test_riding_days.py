@@ -3,6 +3,7 @@ day, days decided once they have ended, and only the role-model period kept."""
 
 from zoneinfo import ZoneInfo
 
+from streams.config.cities import CitySettings
 from streams.config.thresholds import Scoring
 from streams.scoring.riding_days import RidingDays, iso_date, local_day
 from tests.builders import T0
@@ -14,13 +15,11 @@ MAX_INTERVAL_MS = 120_000
 MIDNIGHT = T0 + 14 * HOUR_MS  # T0 is 10:00 in Shanghai
 
 
-def _zone() -> ZoneInfo:
-    return SHANGHAI
-
+CITIES = CitySettings()  # Asia/Shanghai
 
 def _ride(days: RidingDays, start_ts: int, minutes: int) -> None:
     for i in range(minutes + 1):
-        days.on_moving_fix(start_ts + i * 60_000, MAX_INTERVAL_MS, _zone)
+        days.on_moving_fix(start_ts + i * 60_000, MAX_INTERVAL_MS, CITIES, None)
 
 
 def test_a_local_day_runs_from_midnight_to_midnight_in_the_city_zone():
@@ -53,7 +52,7 @@ def test_riding_across_midnight_counts_towards_the_new_day_from_midnight():
 
 def test_a_single_fix_begins_no_day():
     days = RidingDays()
-    days.on_moving_fix(T0, MAX_INTERVAL_MS, _zone)
+    days.on_moving_fix(T0, MAX_INTERVAL_MS, CITIES, None)
     assert days.untouched() and days.take_new_ends() == []
 
 
@@ -63,7 +62,7 @@ def test_a_day_is_safe_with_enough_riding_and_no_penalised_alert_left_undismisse
     _ride(days, T0, 20)
     [day] = days.days.values()
     assert day.is_safe(cfg)
-    days.on_penalised("alert-1", T0 + 60_000, _zone)
+    days.on_penalised("alert-1", T0 + 60_000, CITIES, None)
     assert not day.is_safe(cfg)
     days.on_dismissed("alert-1")
     assert day.is_safe(cfg)
@@ -84,7 +83,7 @@ def test_a_day_is_ready_once_it_has_ended_and_its_end_is_handed_out_once():
 def test_decided_days_before_the_period_are_forgotten_and_the_period_ends_with_the_day_asked():
     days = RidingDays()
     for d in range(40):
-        days.on_delivery(T0 + d * DAY_MS, _zone)
+        days.on_delivery(T0 + d * DAY_MS, CITIES, None)
     for day in days.ready(T0 + 39 * DAY_MS):
         day.decided = True  # all but the newest
     days.forget_before_period(30)
@@ -96,9 +95,9 @@ def test_decided_days_before_the_period_are_forgotten_and_the_period_ends_with_t
 def test_days_restored_from_their_snapshot_go_on_where_they_stood():
     days = RidingDays()
     _ride(days, T0, 10)
-    days.on_delivery(T0 + 60_000, _zone)
-    days.on_penalised("alert-1", T0, _zone)
+    days.on_delivery(T0 + 60_000, CITIES, None)
+    days.on_penalised("alert-1", T0, CITIES, "shanghai")
     restored = RidingDays.restore(days.snapshot())
     assert restored.snapshot() == days.snapshot()
-    restored.on_moving_fix(T0 + 11 * 60_000, MAX_INTERVAL_MS, _zone)
+    restored.on_moving_fix(T0 + 11 * 60_000, MAX_INTERVAL_MS, CITIES, None)
     assert next(iter(restored.days.values())).riding_ms == 11 * 60_000
