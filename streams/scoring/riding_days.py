@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Self
 from zoneinfo import ZoneInfo
 
+from schemas.timestamps import MAX_OUTPUT_TS_MS, MIN_OUTPUT_TS_MS
 from streams.config.cities import CitySettings
 from streams.config.thresholds import Scoring
 from streams.primitives.snapshot import Migration, Snapshot, fields, versioned
@@ -140,7 +141,10 @@ class RidingDays:
             del self.days[o]
 
     def in_period(self, at_ts: int, period_days: int, zone: ZoneInfo) -> list[RidingDay]:
-        """The days of the `period_days` local days ending with the day of `at_ts`."""
+        """The days of the `period_days` local days ending with the day of `at_ts`. A clock
+        before or past every possible record (a core not started yet, or at the end of its
+        input) stands for the first or last day a record may have."""
+        at_ts = min(max(at_ts, MIN_OUTPUT_TS_MS), MAX_OUTPUT_TS_MS)
         today = local_day(at_ts, zone)[0]
         return [d for o, d in sorted(self.days.items()) if today - period_days < o <= today]
 

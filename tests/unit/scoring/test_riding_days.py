@@ -101,3 +101,10 @@ def test_days_restored_from_their_snapshot_go_on_where_they_stood():
     assert restored.snapshot() == days.snapshot()
     restored.on_moving_fix(T0 + 11 * 60_000, MAX_INTERVAL_MS, CITIES, None)
     assert next(iter(restored.days.values())).riding_ms == 11 * 60_000
+
+
+def test_a_clock_before_or_past_every_record_asks_for_the_first_or_last_possible_day():
+    days = RidingDays()
+    days.on_delivery(T0, CITIES, None)
+    assert days.in_period(2**62, 30, SHANGHAI) == []
+    assert days.in_period(-(2**62), 30, SHANGHAI) == []
