@@ -56,8 +56,9 @@ def scenario() -> list:
     events += ride("careful", duration_s=480, speed_kmh=15, heading_deg=180,
                    start=(31.20, 121.40))
     # Riding across midnight, far from everyone: the first day is decided while the stream
-    # goes on (the morning's riders long out of memory), the second at the end of input.
-    events += ride("nightowl", start_s=MIDNIGHT_S - 1800, duration_s=4800, every_s=20,
+    # goes on (the morning's riders long out of memory), the second at the end of input; over
+    # an hour of it, a safe riding day by the default settings too (the fleet tests use them).
+    events += ride("nightowl", start_s=MIDNIGHT_S - 1800, duration_s=6000, every_s=20,
                    speed_kmh=16, start=(31.35, 121.35))
     return by_time(events)
 
