@@ -623,3 +623,13 @@ class DetectionSettings(BaseModel):
     scoring: Scoring = Scoring()
     role_models: RoleModels = RoleModels()
     cities: CitySettings = CitySettings()
+
+    @model_validator(mode="after")
+    def _dismissals_outlast_the_period(self) -> Self:
+        # A rider's score remembers dismissed alerts for memory_days; over a longer period an
+        # alert a reviewer dismissed would count against the rider again.
+        if self.role_models.period_days > self.scoring.memory_days:
+            raise conflict(f"role_models.period_days ({self.role_models.period_days}) is above "
+                           f"scoring.memory_days ({self.scoring.memory_days:g}): alerts "
+                           "dismissed earlier in the period would count again")
+        return self

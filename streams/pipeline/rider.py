@@ -146,7 +146,7 @@ class RiderPipeline:
     def on_review(self, review: AlertReview, ctx: RiderContext) -> list[Emission]:
         if review.verdict != "dismissed":
             return []
-        self.days.on_dismissed(review.alert_id)
+        self.days.on_dismissed(review.alert_id, review.ts)
         deltas = self.score.on_dismissal(review.alert_id, review.ts, ctx.settings.scoring)
         return [Emission("deltas", d.rider_id, d) for d in deltas]
 
@@ -229,9 +229,9 @@ class RiderPipeline:
         role-model period's local days ending with the day of `at_ts`."""
         cfg = settings.role_models
         days = self.days.in_period(at_ts, cfg.period_days, settings.cities.zone_of(self.city))
+        penalised = sum(not self.score.dismissed(a) for d in days for a in d.penalised)
         return standing(self.rider_id, self.city, self.score.score, self.points.balance,
-                        sum(d.deliveries for d in days), sum(len(d.penalised) for d in days),
-                        cfg)
+                        sum(d.deliveries for d in days), penalised, cfg)
 
     # -- helpers ---------------------------------------------------------------------------
 

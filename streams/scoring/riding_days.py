@@ -42,7 +42,8 @@ class RidingDay:
     end_ts: int
     riding_ms: int = 0
     deliveries: int = 0
-    penalised: list[str] = field(default_factory=list)  # alert ids, less those dismissed
+    # Penalised alert ids, less those dismissed by a review dated before the day's end.
+    penalised: list[str] = field(default_factory=list)
     decided: bool = False  # its safe-riding-day points were decided
 
     @property
@@ -106,11 +107,13 @@ class RidingDays:
         if alert_id not in day.penalised:
             day.penalised.append(alert_id)
 
-    def on_dismissed(self, alert_id: str) -> None:
-        """A reviewer dismissed the alert: it no longer counts against its day (nor a day
-        decided before the review: its points were decided then)."""
+    def on_dismissed(self, alert_id: str, ts: int) -> None:
+        """A reviewer dismissed the alert at `ts`: it no longer counts against its day's points
+        if the review is dated before the day ended. A later one may come before or after the
+        day is decided, depending on which records arrived first; the role-model standing
+        leaves it out all the same (it asks the score what was dismissed)."""
         for day in self.days.values():
-            if alert_id in day.penalised:
+            if ts < day.end_ts and alert_id in day.penalised:
                 day.penalised.remove(alert_id)
 
     # -- deciding and forgetting -----------------------------------------------------------

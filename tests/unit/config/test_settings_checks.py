@@ -64,6 +64,9 @@ CONTRADICTIONS = [
      "bad setting detection.wrong_way.match_distance_m (env "
      "KNIGHTWATCH_DETECTION__WRONG_WAY__MATCH_DISTANCE_M): Input should be less than or equal "
      "to 200"),
+    ({"detection.role_models": {"period_days": 60}},
+     "bad settings detection (env KNIGHTWATCH_DETECTION__*): role_models.period_days (60) is "
+     "above scoring.memory_days (30): alerts dismissed earlier in the period would count again"),
     ({"detection.cities": {"default_time_zone": "Asia/Shanghia"}},
      "bad settings detection.cities (env KNIGHTWATCH_DETECTION__CITIES__*): "
      "default_time_zone: 'Asia/Shanghia' is not an IANA time zone (e.g. Asia/Shanghai)"),

@@ -70,12 +70,24 @@ def test_a_day_with_a_penalised_alert_or_too_little_riding_earns_nothing():
     assert _day_points(run_core(_morning(minutes=15), SETTINGS)) == []
 
 
-def test_a_penalised_alert_dismissed_before_the_day_is_final_no_longer_counts_against_it():
+def test_a_penalised_alert_dismissed_that_day_no_longer_counts_against_it():
     speeding = run_core(_morning(speeding=True), SETTINGS)
     [alert] = of(speeding, "alerts")
     dismissed = run_core([*_morning(speeding=True), review(alert.alert_id, "dismissed", 1900)],
                          SETTINGS)
     assert _day_points(dismissed) == [("2026-07-15", EARNED, MIDNIGHT)]
+
+
+def test_a_dismissal_dated_after_the_day_leaves_its_points_but_not_the_role_model_period():
+    core = KnightwatchCore(SETTINGS)
+    out = _feed(core, _morning(speeding=True))
+    [alert] = of(out, "alerts")
+    assert core.standing("r1", MIDNIGHT - 1).penalised_alerts == 1  # type: ignore[union-attr]
+    # The next morning, before anyone else's record has moved event time past midnight.
+    out += _feed(core, [review(alert.alert_id, "dismissed", MIDNIGHT_S + 60)])
+    out += _feed(core, _night()) + core.close()
+    assert _day_points(out) == []
+    assert core.standing("r1", MIDNIGHT + 1).penalised_alerts == 0  # type: ignore[union-attr]
 
 
 def test_day_points_do_not_depend_on_arrival_order_and_a_later_redemption_spends_them():

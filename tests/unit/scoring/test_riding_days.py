@@ -64,7 +64,9 @@ def test_a_day_is_safe_with_enough_riding_and_no_penalised_alert_left_undismisse
     assert day.is_safe(cfg)
     days.on_penalised("alert-1", T0 + 60_000, CITIES, None)
     assert not day.is_safe(cfg)
-    days.on_dismissed("alert-1")
+    days.on_dismissed("alert-1", MIDNIGHT)  # dated after the day: its points stay decided
+    assert not day.is_safe(cfg)
+    days.on_dismissed("alert-1", MIDNIGHT - 1)
     assert day.is_safe(cfg)
     assert not day.is_safe(Scoring(safe_riding_day_min_riding_s=1260))
 
