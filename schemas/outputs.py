@@ -117,9 +117,11 @@ class PointsChange(BaseModel):
     rider_id: str
     ts: EpochMillis
     points: int = Field(description="Earned (> 0), spent (< 0), or 0 for a refused redemption.")
-    reason: Literal["safe_delivery", "severe_weather_delivery", "redemption",
-                    "redemption_refused"]
-    ref: str = Field(description="The order_id or redemption_id this change comes from.")
+    reason: Literal["safe_delivery", "severe_weather_delivery", "safe_riding_day",
+                    "redemption", "redemption_refused"]
+    ref: str = Field(description="The order_id or redemption_id this change comes from, or "
+                     "the local date (YYYY-MM-DD, the rider's city's time zone) of a safe "
+                     "riding day.")
     balance: int = Field(ge=0, description="The balance after this change.")
     reward: str | None = None
     refused: str | None = Field(default=None, description="Why a redemption was refused.")

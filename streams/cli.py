@@ -174,7 +174,7 @@ def cmd_rider(args: argparse.Namespace) -> int:
     records = read_rider(files, args.rider, settings.topics)
     try:
         zone = (ZoneInfo(args.time_zone) if args.time_zone
-                else settings.cities.zone_of(records.city))
+                else settings.detection.cities.zone_of(records.city))
     except (ZoneInfoNotFoundError, ValueError):
         raise CliError(f"--time-zone {args.time_zone}: not an IANA time zone (e.g. "
                        "Asia/Shanghai, Europe/Dublin)") from None

@@ -1,11 +1,12 @@
-"""Where each city keeps its clocks: the time zone people reviewing its riders read times in."""
+"""Where each city keeps its clocks: the time zone whose calendar days a city's riders are
+judged by (safe riding days, the role-model period) and whose times people reviewing its riders
+read."""
 
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from streams.config.thresholds import conflict
+from pydantic_core import PydanticCustomError
 
 # Mainland China keeps one time zone with no daylight saving, and Knightwatch's fleets ride there.
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
@@ -21,19 +22,23 @@ class CitySettings(BaseModel):
     time_zones: dict[str, str] = Field(
         {}, description="City id -> IANA time zone, for cities outside "
         "default_time_zone, e.g. `{\"dublin\": \"Europe/Dublin\"}` (as JSON in the "
-        "environment). Times shown to people (`knightwatch rider`, the demo) are in the "
-        "rider's city's zone, with the zone named.")
+        "environment). A rider's safe riding days and role-model period are the calendar days "
+        "of their city's zone; times shown to people (`knightwatch rider`, the demo) are in "
+        "it, with the zone named.")
 
     @model_validator(mode="after")
     def _zones_exist(self) -> Self:
-        # A misspelt zone would otherwise surface only when someone asks for that city's times.
+        # A misspelt zone would otherwise surface only when that city's first day ends. Raised
+        # as a settings conflict (thresholds.conflict's error type, not imported: thresholds
+        # imports this module).
         for city, name in [("default_time_zone", self.default_time_zone),
                            *self.time_zones.items()]:
             try:
                 ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise conflict(f"{city}: {name!r} is not an IANA time zone (e.g. "
-                               f"{DEFAULT_TIME_ZONE})") from None
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory
+                raise PydanticCustomError(
+                    "settings_conflict", f"{city}: {name!r} is not an IANA time zone (e.g. "
+                    f"{DEFAULT_TIME_ZONE})") from None
         return self
 
     def zone_of(self, city: str | None) -> ZoneInfo:

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
-from streams.config.cities import CitySettings
 from streams.config.thresholds import DetectionSettings, conflict
 from streams.config.topics import TopicNames
 
@@ -153,7 +152,6 @@ class KnightwatchSettings(BaseSettings):
 
     detection: DetectionSettings = DetectionSettings()
     topics: TopicNames = TopicNames()
-    cities: CitySettings = CitySettings()
     kafka: KafkaSettings = KafkaSettings()
     redis_url: str = Field("redis://127.0.0.1:16379/0",
                            description="Redis of the serving layer (README: the key layout).")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas.inputs import WarningLevel, WeatherCondition
+from streams.config.cities import CitySettings
 
 # allow_inf_nan=False: TOML and environment variables accept `inf` and `nan`, which pass every
 # bound (`inf >= 0`; every comparison with NaN is false) and switch a rule off or on for good.
@@ -589,6 +590,20 @@ class Scoring(BaseModel):
         "worth more.",
     )
 
+    safe_riding_day_points: int = Field(
+        20, ge=0,
+        description="Safety points earned by a safe riding day: a local calendar day (the "
+        "rider's city's time zone) with at least safe_riding_day_min_riding_s of riding and no "
+        "penalised alert. Decided once the day is final in event time. 20, two safe "
+        "deliveries' worth: a whole day ridden safely counts beside the deliveries in it.",
+    )
+    safe_riding_day_min_riding_s: float = Field(
+        3600, gt=0,
+        description="Riding (moving fixes, counted as fatigue counts them) a day needs to earn "
+        "safe-riding-day points: a few minutes on the bike prove nothing about a day; an hour "
+        "of riding is a short shift's worth.",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _privileges_over_their_defaults(cls, data: Any) -> Any:
@@ -635,6 +650,28 @@ class Scoring(BaseModel):
         return self
 
 
+class RoleModels(BaseModel):
+    model_config = _FROZEN
+
+    period_days: int = Field(
+        30, ge=1, le=366,
+        description="Rolling period over which role models are judged, in local calendar days "
+        "(the current day and those before it): a month, as the programme names them monthly. "
+        "A penalised alert keeps a rider off the board for this long. Each rider keeps one "
+        "small record per day ridden in it, so at most a year.",
+    )
+    min_deliveries: int = Field(
+        60, ge=1,
+        description="Deliveries in the period a role model needs: about two a day over a month, "
+        "so a rider with a handful of careful orders is not named above full-time riders.",
+    )
+    per_city: int = Field(
+        10, ge=1,
+        description="How many riders each city names as its safety role models (the top of "
+        "its leaderboard: highest score, then most safety points).",
+    )
+
+
 class DetectionSettings(BaseModel):
     """All thresholds of the detection core."""
 
@@ -652,3 +689,15 @@ class DetectionSettings(BaseModel):
     congestion: Congestion = Congestion()
     orders: Orders = Orders()
     scoring: Scoring = Scoring()
+    role_models: RoleModels = RoleModels()
+    cities: CitySettings = CitySettings()
+
+    @model_validator(mode="after")
+    def _dismissals_outlast_the_period(self) -> Self:
+        # A rider's score remembers dismissed alerts for memory_days; over a longer period an
+        # alert a reviewer dismissed would count against the rider again.
+        if self.role_models.period_days > self.scoring.memory_days:
+            raise conflict(f"role_models.period_days ({self.role_models.period_days}) is above "
+                           f"scoring.memory_days ({self.scoring.memory_days:g}): alerts "
+                           "dismissed earlier in the period would count again")
+        return self

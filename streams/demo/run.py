@@ -6,11 +6,21 @@ from pathlib import Path
 
 import orjson
 
-from streams.config.settings import load_settings
+from streams.config.settings import KnightwatchSettings, load_settings
 from streams.demo.city import CITY, CLEAN, generate_city
 from streams.demo.summary import render_summary
 from streams.primitives.zones import ZoneMap
 from streams.replay.runner import replay_file
+
+
+def demo_settings() -> KnightwatchSettings:
+    """The default settings, but for the two that judge a day and a month of riding: the demo
+    city rides for one hour, so that hour is its riders' day and their role-model period. 20
+    minutes of riding make a safe riding day (most riders ride more than half the hour), and
+    4 deliveries a role model (a busy hour: most riders make 2 or 3), so the city's board
+    names its busiest safe riders rather than everyone or no one."""
+    return load_settings(detection={"scoring": {"safe_riding_day_min_riding_s": 1200},
+                                    "role_models": {"min_deliveries": 4}})
 
 
 def run_demo(out_dir: Path, seed: int = 7, riders: int = 300) -> int:
@@ -29,9 +39,9 @@ def run_demo(out_dir: Path, seed: int = 7, riders: int = 300) -> int:
 
     # Zones go through the same loader as `knightwatch replay --zones`, so the file written
     # here is checked exactly as a user's own would be.
-    settings = load_settings()
+    settings = demo_settings()
     summary = replay_file(str(input_path), str(output_path), settings,
-                          zones=ZoneMap.load(zones_path), show_progress=False)
+                          zones=ZoneMap.load(zones_path), show_progress=False, standings=True)
 
     bad = sum(1 for b in city.behaviours.values() if b != "clean")
     minutes = (city.end_ts - city.start_ts) // 60_000
@@ -39,8 +49,8 @@ def run_demo(out_dir: Path, seed: int = 7, riders: int = 300) -> int:
           f"faulty phone), {minutes} min simulated, seed {seed}; simulated in "
           f"{simulated_s:.1f} s")
     print()
-    print(render_summary(output_path, summary, settings.cities.zone_of(CITY),
-                         rider_ids=city.behaviours))
+    print(render_summary(output_path, summary, settings.detection.cities.zone_of(CITY),
+                         rider_ids=city.behaviours, role_models=settings.detection.role_models))
     print()
     print(f"Files in {out_dir}:")
     print(f"  {input_path.name:<15} the simulated records (replay input)")

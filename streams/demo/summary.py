@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from streams.config.thresholds import RoleModels
 from streams.replay.runner import ReplaySummary
 from streams.review.local_time import local, zone_label
+from streams.scoring.role_models import RiderStanding, role_models
 from streams.scoring.safety_score import PENALISED_KINDS
 
 _SEVERITIES = ("info", "warning", "critical")
@@ -18,9 +20,11 @@ _MAX_CELLS = 5
 
 
 def render_summary(output_path: Path, replay_summary: ReplaySummary, time_zone: ZoneInfo,
-                   rider_ids: Iterable[str] | None = None) -> str:
+                   rider_ids: Iterable[str] | None = None,
+                   role_models: RoleModels | None = None) -> str:
     """`rider_ids` (every rider in the input) lets riders without any delta count as safest;
-    times are shown in `time_zone` (the city's), which the text names."""
+    times are shown in `time_zone` (the city's), which the text names; `role_models` (the
+    settings the replay ran with) names each city's role models from the replay's standings."""
     alerts: Counter[tuple[str, str]] = Counter()
     alert_riders: dict[str, set[str]] = defaultdict(set)
     lost: Counter[str] = Counter()
@@ -108,6 +112,9 @@ def render_summary(output_path: Path, replay_summary: ReplaySummary, time_zone: 
 
     lines.append("")
     lines.extend(_points(balance, ledger, len(earners), standing))
+    if role_models is not None:
+        lines.append("")
+        lines.extend(_role_models(replay_summary.standings, role_models, standing))
 
     lines.append("")
     lines.extend(_congestion(area_changes, alerted_windows, len(alert_riders["congestion"]),
@@ -142,10 +149,36 @@ def _points(balance: dict[str, int], ledger: Counter[str], earners: int,
     for rider, points in sorted(balance.items(), key=lambda kv: (-kv[1], kv[0]))[:5]:
         score, tier = standing.get(rider, _START)
         lines.append(f"  {rider}  {points:>5,} points  score {score:>3} tier {tier}")
-    earned = ledger["safe_delivery"] + ledger["severe_weather_delivery"]
+    earned = (ledger["safe_delivery"] + ledger["severe_weather_delivery"]
+              + ledger["safe_riding_day"])
     lines.append(f"  earned {earned:,} ({ledger['severe_weather_delivery']:,} for riding "
-                 f"through the storm) by {earners:,} riders; redeemed "
-                 f"{-ledger['redemption']:,}; redemptions refused {ledger['redemption_refused']:,}")
+                 f"through the storm, {ledger['safe_riding_day']:,} for safe riding days) by "
+                 f"{earners:,} riders; redeemed {-ledger['redemption']:,}; redemptions refused "
+                 f"{ledger['redemption_refused']:,}")
+    return lines
+
+
+def _role_models(standings: list[RiderStanding], cfg: RoleModels,
+                 tiers: dict[str, tuple[int, str]]) -> list[str]:
+    """Each city's role models, best first, with what put them there."""
+    rule = (f"no penalised alert and at least {cfg.min_deliveries:,} deliveries in the last "
+            f"{cfg.period_days} days")
+    cities = sorted({s.city for s in standings if s.city is not None})
+    if not cities:
+        return [f"Safety role models ({rule}): no rider seen"]
+    lines = []
+    for city in cities:
+        riders = [s for s in standings if s.city == city]
+        named = role_models(riders, city, cfg)
+        eligible = sum(s.eligible for s in riders)
+        lines.append(f"Safety role models of {city} ({rule}; {eligible:,} of {len(riders):,} "
+                     "riders eligible)")
+        for place, s in enumerate(named, 1):
+            tier = tiers.get(s.rider_id, _START)[1]
+            lines.append(f"  {place:>2}. {s.rider_id}  score {s.score:>3} tier {tier}  "
+                         f"{s.points:>5,} points  {s.deliveries:,} deliveries")
+        if not named:
+            lines.append("  (no rider eligible)")
     return lines
 
 

@@ -23,6 +23,7 @@ from streams.primitives.emissions import Emission, area_emissions
 from streams.primitives.events import HEARTBEAT_PREFIX, Ping
 from streams.primitives.snapshot import Snapshot, dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
+from streams.scoring.role_models import RiderStanding
 
 # A GPS record arrives as the contract's GpsPing or, from the fast decoder, already as a Ping.
 InputEvent = GpsPing | Ping | OrderEvent | WeatherEvent | AlertReview | PointRedemption
@@ -167,6 +168,8 @@ class KnightwatchCore:
                 heapq.heappush(core._deciding, (order.delivered_ts, rider_id))
             for redemption in state.pipeline.redemptions:
                 heapq.heappush(core._deciding, (redemption.ts, rider_id))
+            for day_end in state.pipeline.days.pending_ends():
+                heapq.heappush(core._deciding, (day_end, rider_id))
         return core
 
     # -- input -----------------------------------------------------------------------------
@@ -263,6 +266,7 @@ class KnightwatchCore:
         return not (pipeline.score.untouched(self.settings.scoring)
                     and pipeline.points.untouched() and not pipeline.redemptions
                     and not pipeline.orders.active and not pipeline.delivered
+                    and pipeline.days.untouched()
                     and pipeline.detectors.get("fatigue").riding_ms_today == 0)
 
     def rider_snapshot(self, rider_id: str) -> Snapshot | None:
@@ -414,6 +418,8 @@ class KnightwatchCore:
         if len(pipeline.delivered) > had_deliveries:
             for order in pipeline.delivered[had_deliveries:]:
                 heapq.heappush(self._deciding, (order.delivered_ts, ctx.rider_id))
+        if pipeline.days.new_ends:
+            self._schedule_days(pipeline, ctx.rider_id)
         # An order event its lifecycle refused came back as a dead letter: not processed.
         refused = sum(e.stream == "dead_letters" for e in out)
         self.stats.processed += len(events) - refused
@@ -503,9 +509,50 @@ class KnightwatchCore:
         if self.track_changes:
             self.touched.update(riders)
         for rider_id in sorted(riders):
-            pipeline = self.riders[rider_id].pipeline
-            out.extend(pipeline.decide_delivered(settled_until, self._context(rider_id)))
+            state = self.riders.get(rider_id)
+            if state is not None:
+                out.extend(self._decide_rider(state.pipeline, rider_id, settled_until))
+                continue
+            saved = self.evicted.get(rider_id)
+            if saved is None:
+                continue  # forgotten when evicted: nothing durable, no day left to decide
+            # A riding day ends long after its rider went quiet and left memory: it is decided
+            # all the same, and the rider leaves memory again.
+            state = RiderState.restore(loads(zlib.decompress(saved)))
+            out.extend(self._decide_rider(state.pipeline, rider_id, settled_until))
+            self.evicted[rider_id] = zlib.compress(dumps(state.snapshot()))
+            self._contexts.pop(rider_id, None)
         return self._count(out) if out else out
+
+    def _decide_rider(self, pipeline: RiderPipeline, rider_id: str,
+                      settled_until: int) -> list[Emission]:
+        out = pipeline.decide_delivered(settled_until, self._context(rider_id))
+        self._schedule_days(pipeline, rider_id)
+        return out
+
+    def _schedule_days(self, pipeline: RiderPipeline, rider_id: str) -> None:
+        """A day the rider began is decided with the deliveries once it has ended and is
+        settled, as a delivery at its last moment would be."""
+        for day_end in pipeline.days.take_new_ends():
+            heapq.heappush(self._deciding, (day_end, rider_id))
+
+    # -- role models -----------------------------------------------------------------------
+
+    def standing(self, rider_id: str, at_ts: int) -> RiderStanding | None:
+        """Where a rider (in memory or evicted) stands for the role models at event time
+        `at_ts`; None for a rider never seen or forgotten."""
+        state = self.riders.get(rider_id)
+        if state is None:
+            saved = self.evicted.get(rider_id)
+            if saved is None:
+                return None
+            state = RiderState.restore(loads(zlib.decompress(saved)))
+        return state.pipeline.standing(at_ts, self.settings)
+
+    def standings(self, at_ts: int) -> list[RiderStanding]:
+        """Every known rider's standing at `at_ts`, by rider_id."""
+        found = (self.standing(r, at_ts) for r in sorted(self.riders.keys() | self.evicted))
+        return [s for s in found if s is not None]
 
     def _context(self, rider_id: str) -> RiderContext:
         ctx = self._contexts.get(rider_id)

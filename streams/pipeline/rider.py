@@ -3,6 +3,7 @@
 from typing import Self
 
 from schemas import AlertReview, OrderEvent, PointRedemption, RiderAlert
+from streams.config.thresholds import DetectionSettings
 from streams.config.topics import TopicNames
 from streams.detectors.base import EpisodeClosed, Finding, RiderContext
 from streams.detectors.registry import SCORED_AT_CLOSE, RiderDetectors
@@ -13,11 +14,13 @@ from streams.primitives.emissions import Emission
 from streams.primitives.events import Ping
 from streams.primitives.fix import Fix
 from streams.primitives.snapshot import Snapshot, fields, versioned
+from streams.scoring.riding_days import RidingDay, RidingDays
+from streams.scoring.role_models import RiderStanding, standing
 from streams.scoring.safety_points import SafetyPoints
 from streams.scoring.safety_score import PENALISED_KINDS, SafetyScore
 
 KIND = "pipeline.rider"
-VERSION = 2
+VERSION = 3
 
 
 def _v1_to_v2(v1: Snapshot) -> Snapshot:
@@ -25,7 +28,14 @@ def _v1_to_v2(v1: Snapshot) -> Snapshot:
     return {**v1, "v": 2, "points": SafetyPoints(v1["rider_id"]).snapshot(), "redemptions": []}
 
 
-MIGRATIONS = {1: _v1_to_v2}
+def _v2_to_v3(v2: Snapshot) -> Snapshot:
+    """Version 2 kept no riding days: a rider restored from it starts the role-model period
+    with no history (deliveries before the upgrade do not count towards it) and today's riding
+    counts from the upgrade."""
+    return {**v2, "v": 3, "days": RidingDays().snapshot()}
+
+
+MIGRATIONS = {1: _v1_to_v2, 2: _v2_to_v3}
 
 # Penalised alerts are remembered this long (event time) to judge the orders they fall in.
 _PENALTY_LOG_MS = 8 * 3_600_000
@@ -45,6 +55,7 @@ class RiderPipeline:
 
     __slots__ = (
         "city",
+        "days",
         "delivered",
         "detectors",
         "orders",
@@ -61,6 +72,7 @@ class RiderPipeline:
         self.detectors = RiderDetectors()
         self.score = SafetyScore(ctx.rider_id, ctx.settings.scoring)
         self.points = SafetyPoints(ctx.rider_id)
+        self.days = RidingDays()  # riding, deliveries and penalties per local day
         self.redemptions: list[PointRedemption] = []  # awaiting the deliveries before them
         self.orders = OrderTracker()
         self.city: str | None = None
@@ -74,6 +86,7 @@ class RiderPipeline:
         return versioned(
             KIND, VERSION, rider_id=self.rider_id, detectors=self.detectors.snapshot(),
             score=self.score.snapshot(), points=self.points.snapshot(),
+            days=self.days.snapshot(),
             redemptions=[r.model_dump(mode="json") for r in self.redemptions],
             orders=self.orders.snapshot(), city=self.city,
             usual_kmh=self.usual_kmh, penalised=[list(p) for p in self.penalised],
@@ -87,6 +100,7 @@ class RiderPipeline:
         pipeline.detectors = RiderDetectors.restore(values["detectors"])
         pipeline.score = SafetyScore.restore(values["score"])
         pipeline.points = SafetyPoints.restore(values["points"])
+        pipeline.days = RidingDays.restore(values["days"])
         pipeline.redemptions = [PointRedemption.model_validate(r, strict=False)
                                 for r in values["redemptions"]]
         pipeline.orders = OrderTracker.restore(values["orders"])
@@ -132,6 +146,7 @@ class RiderPipeline:
     def on_review(self, review: AlertReview, ctx: RiderContext) -> list[Emission]:
         if review.verdict != "dismissed":
             return []
+        self.days.on_dismissed(review.alert_id, review.ts)
         deltas = self.score.on_dismissal(review.alert_id, review.ts, ctx.settings.scoring)
         return [Emission("deltas", d.rider_id, d) for d in deltas]
 
@@ -146,10 +161,12 @@ class RiderPipeline:
     # -- orders ----------------------------------------------------------------------------
 
     def decide_delivered(self, until_ts: int, ctx: RiderContext) -> list[Emission]:
-        """Decide every delivered order whose surroundings are settled by `until_ts`."""
+        """Decide every delivered order whose surroundings are settled by `until_ts`, the
+        redemptions and the riding days before it."""
         ready = [o for o in self.delivered if o.delivered_ts <= until_ts]  # type: ignore[operator]
         spends = [r for r in self.redemptions if r.ts <= until_ts]
-        if not ready and not spends:
+        days = self.days.ready(until_ts)
+        if not ready and not spends and not days:
             return []
         self.delivered = [o for o in self.delivered if o.delivered_ts > until_ts]  # type: ignore[operator]
         self.redemptions = [r for r in self.redemptions if r.ts > until_ts]
@@ -157,17 +174,27 @@ class RiderPipeline:
         cfg = ctx.settings
         # In event time, a delivery before a redemption of the same millisecond: what the
         # balance covers does not depend on which record arrived first.
-        steps: list[tuple[int, int, str, OrderState | PointRedemption]] = sorted(
+        # A day is dated by its end, and earned before a redemption of that millisecond.
+        steps: list[tuple[int, int, str, OrderState | PointRedemption | RidingDay]] = sorted(
             [(o.delivered_ts, 0, o.order_id, o) for o in ready]  # type: ignore[misc]
+            + [(d.end_ts, 0, d.date, d) for d in days]
             + [(r.ts, 1, r.redemption_id, r) for r in spends], key=lambda s: s[:3])
+        cities = cfg.cities
         for _, _, _, item in steps:
             if isinstance(item, PointRedemption):
                 out += [Emission("points", c.rider_id, c)
                         for c in self.points.on_redemption(item, cfg.scoring)]
                 continue
+            if isinstance(item, RidingDay):
+                item.decided = True
+                if item.is_safe(cfg.scoring):
+                    out += [Emission("points", c.rider_id, c) for c in
+                            self.points.on_safe_day(item.date, item.end_ts, cfg.scoring)]
+                continue
             order = item
             end = order.delivered_ts
             assert end is not None
+            self.days.on_delivery(end, cities, self.city)
             penalised = any(s <= end and e >= order.start_ts for s, e, _ in self.penalised)
             exempt = False
             late = late_by_s(order)
@@ -192,7 +219,19 @@ class RiderPipeline:
         horizon = until_ts - _PENALTY_LOG_MS
         self.penalised = [p for p in self.penalised if p[1] >= horizon]
         self.orders.forget_older_than(until_ts - int(cfg.orders.max_age_s * 1000))
+        self.days.forget_before_period(cfg.role_models.period_days)
         return out
+
+    # -- role models -----------------------------------------------------------------------
+
+    def standing(self, at_ts: int, settings: DetectionSettings) -> RiderStanding:
+        """Where the rider stands for the role models at event time `at_ts`: the period is the
+        role-model period's local days ending with the day of `at_ts`."""
+        cfg = settings.role_models
+        days = self.days.in_period(at_ts, cfg.period_days, settings.cities.zone_of(self.city))
+        penalised = sum(not self.score.dismissed(a) for d in days for a in d.penalised)
+        return standing(self.rider_id, self.city, self.score.score, self.points.balance,
+                        sum(d.deliveries for d in days), penalised, cfg)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -215,6 +254,9 @@ class RiderPipeline:
         if speed is not None:
             congestion.observe(self.rider_id, cell, fix.ts, speed)
         if moving:
+            cfg = ctx.settings
+            self.days.on_moving_fix(fix.ts, int(cfg.fatigue.max_interval_s * 1000), cfg.cities,
+                                    self.city)
             self.usual_kmh = speed if self.usual_kmh is None else (
                 self.usual_kmh + _USUAL_SPEED_ALPHA * (speed - self.usual_kmh))  # type: ignore[operator]
         self.orders.on_fix(fix, cell, window, moving)
@@ -247,5 +289,8 @@ class RiderPipeline:
             start = alert.evidence.get("start_ts")
             start = start if isinstance(start, int) else alert.ts
             self.penalised.append((start, alert.ts, alert.alert_id))
+            if not self.score.dismissed(alert.alert_id):
+                self.days.on_penalised(alert.alert_id, alert.ts, ctx.settings.cities,
+                                       self.city)
         return [Emission("deltas", d.rider_id, d)
                 for d in self.score.on_alert(alert, ctx.settings.scoring)]

@@ -20,6 +20,7 @@ from streams.replay.envelope import (
     too_large_line,
 )
 from streams.replay.progress import Progress
+from streams.scoring.role_models import RiderStanding
 
 # How often (in records) riders who went quiet are processed by the stream's event time.
 _ADVANCE_EVERY = 4096
@@ -38,6 +39,8 @@ class ReplaySummary:
     # Records the core took in: valid, on an input topic. None of many is the sign of a file
     # whose topics are not the configured ones; the CLI warns of it.
     accepted: int = 0
+    # Every rider's role-model standing where the input ended (asked for with `standings`).
+    standings: list[RiderStanding] = field(default_factory=list)
 
     @property
     def records_per_s(self) -> float:
@@ -60,9 +63,12 @@ class ReplaySummary:
 
 def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
            zones: ZoneMap | None = None, total_bytes: int | None = None,
-           show_progress: bool = True, advance_every: int = _ADVANCE_EVERY) -> ReplaySummary:
+           show_progress: bool = True, advance_every: int = _ADVANCE_EVERY,
+           standings: bool = False) -> ReplaySummary:
     """`advance_every`: records between moves of the area clock (riders gone quiet, windows,
-    decisions); a worker moves it far more often, which tests may imitate."""
+    decisions); a worker moves it far more often, which tests may imitate. `standings`: also
+    give every rider's role-model standing at the stream's event time where the input ended
+    (a rider out of memory is read back for it: a cost for a file of a whole fleet)."""
     core = KnightwatchCore(settings.detection, zones)
     topics = settings.topics
     roles = topics.input_roles()
@@ -95,6 +101,8 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
             emit(core.advance())
             progress.update(lines.bytes_read, summary.records)
     emit(core.close())
+    if standings and core.clock.stream_ts is not None:
+        summary.standings = core.standings(core.clock.stream_ts)
     progress.finish()
     summary.seconds = time.perf_counter() - started
     summary.duplicates = core.stats.duplicates
@@ -107,14 +115,17 @@ def replay(source: BinaryIO, sink: BinaryIO, settings: KnightwatchSettings,
 
 
 def replay_file(input_path: str, output_path: str | None, settings: KnightwatchSettings,
-                zones: ZoneMap | None = None, show_progress: bool = True) -> ReplaySummary:
+                zones: ZoneMap | None = None, show_progress: bool = True,
+                standings: bool = False) -> ReplaySummary:
     total = os.path.getsize(input_path) if input_path != "-" else None
     source = sys.stdin.buffer if input_path == "-" else open(input_path, "rb")  # noqa: SIM115
     try:
         if output_path is None or output_path == "-":
-            return replay(source, sys.stdout.buffer, settings, zones, total, show_progress)
+            return replay(source, sys.stdout.buffer, settings, zones, total, show_progress,
+                          standings=standings)
         with open(output_path, "wb") as sink:
-            return replay(source, sink, settings, zones, total, show_progress)
+            return replay(source, sink, settings, zones, total, show_progress,
+                          standings=standings)
     finally:
         if source is not sys.stdin.buffer:
             source.close()

@@ -1,6 +1,7 @@
 """A rider's safety points: the redeemable balance beside the capped score. Earned by safe
-deliveries (more under severe weather), never taken by penalties (those move the score), and
-spent only by a redemption, which is refused with its reason when the balance is short.
+deliveries (more under severe weather) and safe riding days, never taken by penalties (those
+move the score), and spent only by a redemption, which is refused with its reason when the
+balance is short.
 
 Every change has an id derived from its cause and is applied once, as score deltas are; the
 ledger is fed in event-time order (the rider's reorder buffer), so whether a redemption goes
@@ -55,6 +56,12 @@ class SafetyPoints:
                                 cfg.severe_weather_points, "severe_weather_delivery", order_id,
                                 cfg)
         return out
+
+    def on_safe_day(self, day: str, ts: int, cfg: Scoring) -> list[PointsChange]:
+        """A local day ridden safely, decided once it is final; `day` is its ISO date, `ts`
+        its end."""
+        return self._change(derived_id("points", "day", self.rider_id, day), ts,
+                            cfg.safe_riding_day_points, "safe_riding_day", day, cfg)
 
     def on_redemption(self, redemption: PointRedemption, cfg: Scoring) -> list[PointsChange]:
         change_id = derived_id("points", "redemption", self.rider_id, redemption.redemption_id)

@@ -98,6 +98,10 @@ class SafetyScore:
         self._dismissed[alert_id] = ts
         return self._compensate(alert_id, ts, cfg) if alert_id in self.penalties else []
 
+    def dismissed(self, alert_id: str) -> bool:
+        """A reviewer dismissed this alert (perhaps before it was found)."""
+        return alert_id in self._dismissed
+
     def _compensate(self, alert_id: str, ts: int, cfg: Scoring) -> list[ScoreDelta]:
         taken = self.penalties.get(alert_id, 0)
         delta = self.apply(derived_id("delta", "dismissal", alert_id), ts, taken,

@@ -7,23 +7,24 @@ from streams.config.settings import SettingsError, load_settings
 
 
 def test_an_unlisted_or_unknown_city_is_on_china_standard_time_by_default():
-    cities = load_settings().cities
+    cities = load_settings().detection.cities
     assert cities.zone_of("shanghai").key == "Asia/Shanghai"
     assert cities.zone_of("chengdu").key == "Asia/Shanghai"
     assert cities.zone_of(None).key == "Asia/Shanghai"
 
 
 def test_a_listed_city_has_its_own_zone_whatever_the_case_of_its_id():
-    cities = load_settings(cities={"time_zones": {"dublin": "Europe/Dublin"}}).cities
+    zones = {"time_zones": {"dublin": "Europe/Dublin"}}
+    cities = load_settings(detection={"cities": zones}).detection.cities
     assert cities.zone_of("dublin").key == "Europe/Dublin"
     assert cities.zone_of(" Dublin ").key == "Europe/Dublin"
     assert cities.zone_of("shanghai").key == "Asia/Shanghai"
 
 
 def test_zones_come_from_the_environment_as_json(monkeypatch):
-    monkeypatch.setenv("KNIGHTWATCH_CITIES__TIME_ZONES", '{"london": "Europe/London"}')
-    monkeypatch.setenv("KNIGHTWATCH_CITIES__DEFAULT_TIME_ZONE", "Asia/Hong_Kong")
-    cities = load_settings().cities
+    monkeypatch.setenv("KNIGHTWATCH_DETECTION__CITIES__TIME_ZONES", '{"london": "Europe/London"}')
+    monkeypatch.setenv("KNIGHTWATCH_DETECTION__CITIES__DEFAULT_TIME_ZONE", "Asia/Hong_Kong")
+    cities = load_settings().detection.cities
     assert cities.zone_of("london").key == "Europe/London"
     assert cities.zone_of("macau").key == "Asia/Hong_Kong"
 
@@ -35,6 +36,6 @@ def test_zones_come_from_the_environment_as_json(monkeypatch):
 ])
 def test_a_zone_that_does_not_exist_is_refused_at_start_by_name(values, named):
     with pytest.raises(SettingsError) as refused:
-        load_settings(cities=values)
-    assert named in str(refused.value) and "KNIGHTWATCH_CITIES__" in str(refused.value)
+        load_settings(detection={"cities": values})
+    assert named in str(refused.value) and "KNIGHTWATCH_DETECTION__CITIES__" in str(refused.value)
     assert "not an IANA time zone" in str(refused.value)

@@ -71,6 +71,13 @@ CONTRADICTIONS = [
      "bad setting detection.wrong_way.match_distance_m (env "
      "KNIGHTWATCH_DETECTION__WRONG_WAY__MATCH_DISTANCE_M): Input should be less than or equal "
      "to 200"),
+    ({"detection.role_models": {"period_days": 60}},
+     "bad settings detection (env KNIGHTWATCH_DETECTION__*): role_models.period_days (60) is "
+     "above scoring.memory_days (30): alerts dismissed earlier in the period would count again"),
+    ({"detection.cities": {"default_time_zone": "Asia/Shanghia"}},
+     "bad settings detection.cities (env KNIGHTWATCH_DETECTION__CITIES__*): "
+     "default_time_zone: 'Asia/Shanghia' is not an IANA time zone (e.g. Asia/Shanghai)"),
+    ({"detection.cities": {"default_time_zone": "Asia"}}, "'Asia' is not an IANA time zone"),
     ({"topics": {"orders": "rider-gps"}},
      "bad settings topics (env KNIGHTWATCH_TOPICS__*): gps and orders are both 'rider-gps': "
      "every topic needs its own name"),
@@ -171,3 +178,8 @@ def test_unreadable_config_and_environment_are_one_line(tmp_path, capsys, monkey
     assert main(["replay", str(src)]) == 2
     assert ('knightwatch: bad environment setting: error parsing value for field "detection"'
             in capsys.readouterr().err)
+
+
+def test_a_city_time_zone_that_is_not_an_iana_zone_is_named_with_its_city():
+    with pytest.raises(SettingsError, match="dublin: 'Europe/Dubln' is not an IANA time zone"):
+        load_settings(detection={"cities": {"time_zones": {"dublin": "Europe/Dubln"}}})

@@ -4,6 +4,8 @@ riders who ride well are left alone."""
 import contextlib
 import functools
 import io
+import itertools
+import re
 import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
@@ -304,3 +306,19 @@ def test_riders_held_up_in_the_jam_get_one_congestion_alert(demo):
     assert len(alerted) == len(set(alerted))
     assert len(set(alerted) & set(jam.riders)) >= 5
     assert all(jam.start_ts <= a["ts"] < jam.end_ts + 300_000 for a in in_jam)
+
+
+def test_demo_names_the_citys_role_models_beside_their_scores_and_points(demo):
+    out_dir, printed = demo
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Safety role models of"))
+    board = list(itertools.takewhile(lambda line: re.match(r"\s+\d+\. ", line),
+                                     lines[start + 1:]))
+    assert board, "some riders rode the demo hour safely with enough deliveries"
+    named = [line.split()[1] for line in board]
+    penalised = {a["rider_id"] for a in _outputs(out_dir, "rider-alerts")
+                 if a["kind"] in PENALISED_KINDS}
+    assert not penalised & set(named)
+    balances = {p["rider_id"]: p["balance"] for p in _outputs(out_dir, "rider-safety-points")}
+    shown = [int(re.search(r"([\d,]+) points", line)[1].replace(",", "")) for line in board]
+    assert shown == [balances[r] for r in named] and shown == sorted(shown, reverse=True)

@@ -7,7 +7,11 @@ import sys
 from streams.pipeline.processor import KnightwatchCore
 from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import Snapshot, dumps
-from tests.unit.pipeline.test_arrival_order_properties import ZONES, scenario
+from tests.unit.pipeline.test_arrival_order_properties import (
+    SETTINGS,
+    ZONES,
+    across_midnight,
+)
 
 
 def run_until(core: KnightwatchCore, events: list) -> list[Emission]:
@@ -40,8 +44,8 @@ def pending(events: list, riders: dict[str, Snapshot]) -> list:
 
 def main() -> None:
     path, split = sys.argv[1], int(sys.argv[2])
-    core = KnightwatchCore(None, ZONES)
-    run_until(core, scenario()[:split])
+    core = KnightwatchCore(SETTINGS, ZONES)
+    run_until(core, across_midnight()[:split])
     with open(path, "wb") as out:
         out.write(dumps(core_snapshot(core)))
 

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.config.settings import load_settings
+from streams.config.thresholds import DetectionSettings
 from streams.replay.envelope import format_emission
 from streams.replay.runner import replay
 from tests.builders import T0, by_time, order, ping, redemption, ride, run_core, weather
@@ -18,6 +19,9 @@ from tests.unit.orders.helpers import delivery
 LATENESS_MS = 300_000
 ZONES = zone_map(no_entry_at_m=600, one_way_north=True)
 TOPICS = load_settings().topics
+# Five minutes of riding make a safe riding day here, so the scenario's short rides earn some.
+SETTINGS = DetectionSettings.model_validate({"scoring": {"safe_riding_day_min_riding_s": 300}})
+MIDNIGHT_S = 14 * 3600  # T0 is 10:00 in Shanghai
 
 
 def scenario() -> list:
@@ -51,6 +55,20 @@ def scenario() -> list:
     return by_time(events)
 
 
+def across_midnight() -> list:
+    """The city, and its night: safe riding days. The fleet and bench tests on a real broker
+    run `scenario()` alone, several copies an hour apart, which a night would make late."""
+    events = scenario()
+    # Away from the zones: a safe riding day, decided at midnight while out of memory.
+    events += ride("careful", duration_s=480, speed_kmh=15, heading_deg=180,
+                   start=(31.20, 121.40))
+    # Riding across midnight, far from everyone: the first day is decided while the stream
+    # goes on (the morning's riders long out of memory), the second at the end of input.
+    events += ride("nightowl", start_s=MIDNIGHT_S - 1800, duration_s=4800, every_s=20,
+                   speed_kmh=16, start=(31.35, 121.35))
+    return by_time(events)
+
+
 def canonical(emissions) -> list[bytes]:
     """The final records, in a form that ignores the order they left in."""
     return sorted(format_emission(e, TOPICS) for e in emissions if e.stream != "alerts")
@@ -67,7 +85,7 @@ def assert_same_finals_and_alerts_once(emissions) -> None:
     assert set(BASELINE_ALERTS) <= set(published)
 
 
-BASELINE_OUT = run_core(scenario(), zones=ZONES)
+BASELINE_OUT = run_core(across_midnight(), SETTINGS, zones=ZONES)
 BASELINE = canonical(BASELINE_OUT)
 BASELINE_ALERTS = alert_ids(BASELINE_OUT)
 
@@ -84,22 +102,27 @@ def test_the_scenario_exercises_the_detectors():
     assert {b"speeding", b"wrong_way", b"harsh_braking", b"phone_use", b"gps_anomaly",
             b"restricted_zone", b"severe_weather", b"congestion"} <= kinds
     topics = {line.split(b'"topic":"')[1].split(b'"')[0] for line in BASELINE}
-    assert {b"order-exemptions", b"area-risk", b"rider-subsidies", b"rider-score-deltas"} <= topics
+    assert {b"order-exemptions", b"area-risk", b"rider-subsidies", b"rider-score-deltas",
+            b"rider-safety-points"} <= topics
+    days = [line for line in BASELINE if b'"safe_riding_day"' in line]
+    assert any(b'"rider_id":"nightowl"' in line and b'"ref":"2026-07-15"' in line
+               for line in days)
+    assert any(b'"rider_id":"careful"' in line for line in days)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(min_value=0, max_value=2**32))
 def test_shuffling_within_lateness_does_not_change_output(seed):
-    shuffled = shuffled_within_lateness(scenario(), random.Random(seed))
-    assert_same_finals_and_alerts_once(run_core(shuffled, zones=ZONES))
+    shuffled = shuffled_within_lateness(across_midnight(), random.Random(seed))
+    assert_same_finals_and_alerts_once(run_core(shuffled, SETTINGS, zones=ZONES))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(min_value=0, max_value=2**32))
 def test_duplicating_every_record_does_not_change_output(seed):
-    events = scenario()
+    events = across_midnight()
     doubled = shuffled_within_lateness(events + events, random.Random(seed))
-    assert_same_finals_and_alerts_once(run_core(doubled, zones=ZONES))
+    assert_same_finals_and_alerts_once(run_core(doubled, SETTINGS, zones=ZONES))
 
 
 def test_a_record_later_than_the_bound_goes_to_dead_letters():

@@ -14,9 +14,10 @@ from streams.primitives.snapshot import SnapshotError, dumps, loads
 from tests.builders import alerts, ping, ride
 from tests.unit.pipeline.restore_driver import core_snapshot, pending, run_until
 from tests.unit.pipeline.test_arrival_order_properties import (
+    SETTINGS,
     ZONES,
+    across_midnight,
     assert_same_finals_and_alerts_once,
-    scenario,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,17 +42,18 @@ def snapshot_in_another_process(tmp_path: Path, split: int) -> dict:
 
 @pytest.mark.parametrize("split", [150, 420])
 def test_a_core_restored_in_another_process_carries_on_as_if_never_stopped(tmp_path, split):
-    events = scenario()
-    before = run_until(KnightwatchCore(None, ZONES), events[:split])
+    events = across_midnight()
+    before = run_until(KnightwatchCore(SETTINGS, ZONES), events[:split])
     saved = snapshot_in_another_process(tmp_path, split)
-    after = resume(saved, pending(events[:split], saved["riders"]) + events[split:])
+    after = resume(saved, pending(events[:split], saved["riders"]) + events[split:],
+                   SETTINGS)
     assert_same_finals_and_alerts_once(before + after)
     assert not [e for e in after if e.stream == "dead_letters"]
 
 
 def test_a_snapshot_is_the_same_bytes_in_every_process(tmp_path):
-    core = KnightwatchCore(None, ZONES)
-    run_until(core, scenario()[:300])
+    core = KnightwatchCore(SETTINGS, ZONES)
+    run_until(core, across_midnight()[:300])
     assert dumps(snapshot_in_another_process(tmp_path, 300)) == dumps(core_snapshot(core))
 
 

@@ -28,7 +28,8 @@ def test_messages_in_chinese_name_the_city_in_chinese(replayed, capsys):
 
 def test_the_city_zone_setting_moves_the_clock(replayed, capsys, tmp_path):
     config = tmp_path / "cities.json"
-    config.write_text(json.dumps({"cities": {"time_zones": {"shanghai": "Europe/Dublin"}}}))
+    zones = {"time_zones": {"shanghai": "Europe/Dublin"}}
+    config.write_text(json.dumps({"detection": {"cities": zones}}))
     _, out, _ = _run(capsys, str(replayed.folder), "--rider", "r1", "--config", str(config))
     assert "times Europe/Dublin, UTC+01:00" in out and "2026-07-15 03:00:00" in out
     _, out, _ = _run(capsys, str(replayed.folder), "--rider", "r1", "--time-zone", "UTC")

@@ -75,3 +75,14 @@ def test_a_ledger_restored_from_its_snapshot_goes_on_where_it_stood():
     restored = SafetyPoints.restore(points.snapshot())
     assert restored.balance == points.balance
     assert _earn(restored, "o1") == [], "what it applied is remembered"
+
+
+def test_a_safe_riding_day_earns_its_points_once_with_an_id_from_rider_and_day():
+    points = SafetyPoints("r1")
+    [earned] = points.on_safe_day("2026-07-15", T0, CFG)
+    assert (earned.reason, earned.points, earned.ref, earned.balance) == (
+        "safe_riding_day", CFG.safe_riding_day_points, "2026-07-15", CFG.safe_riding_day_points)
+    assert points.on_safe_day("2026-07-15", T0, CFG) == []
+    other_rider = SafetyPoints("r2").on_safe_day("2026-07-15", T0, CFG)[0]
+    next_day = points.on_safe_day("2026-07-16", T0, CFG)[0]
+    assert len({earned.change_id, other_rider.change_id, next_day.change_id}) == 3
