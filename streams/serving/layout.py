@@ -3,10 +3,11 @@ rider's place on their city's leaderboard is ordered."""
 
 from dataclasses import dataclass
 
-# The leaderboard orders by score, then by points: score * SCORE_WEIGHT + points. Points are
-# capped below the weight so they never outrank a score point; 10^9 leaves both exact in the
-# double a sorted set's score is (< 2^53 for any score up to 9,007).
-SCORE_WEIGHT = 1_000_000_000
+from streams.scoring.role_models import POINTS_SPAN
+
+# The leaderboard orders by score, then by points, as the role models rank:
+# score * SCORE_WEIGHT + points, points capped below the weight.
+SCORE_WEIGHT = POINTS_SPAN
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,14 @@ class Standing:
     score: int
     points: int
     city: str | None
+    role_model: bool  # eligible at the rider partition's event time (scoring.role_models)
 
 
 def role_model_standing(rider: Standing) -> int | None:
-    """The rider's value on their city's leaderboard, or None to keep them off it.
-
-    The single place where role-model eligibility plugs in: the rule over the rolling period
-    (no penalised alert in it, a minimum number of deliveries) belongs to the scoring
-    package's ranking of a city's riders; today every rider with a known city is ranked by
-    score, then points."""
-    if rider.city is None:
+    """The rider's value on their city's leaderboard, or None to keep them off it: a rider
+    with no known city, or not eligible (a penalised alert in the period, or too few
+    deliveries: `streams.scoring.role_models`). Ordered as `RiderStanding.sort_value`."""
+    if rider.city is None or not rider.role_model:
         return None
     return rider.score * SCORE_WEIGHT + min(max(rider.points, 0), SCORE_WEIGHT - 1)
 

@@ -47,6 +47,19 @@ class RiderChanges:
 
 
 @dataclass(frozen=True, slots=True)
+class Placing:
+    """Where a rider stands as their partition knows them: their city, and whether they are
+    eligible for its role-model leaderboard at the partition's event time."""
+
+    city: str | None
+    role_model: bool
+
+
+def no_placing(_rider_id: str) -> Placing | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class ServedRider:
     """What a worker's state says of a rider, to serve again (after a restore, or a Redis that
     came back empty)."""
@@ -54,7 +67,7 @@ class ServedRider:
     rider_id: str
     delta: Output | None  # the latest score delta, as its output record
     balance: int | None  # the points balance, None before any change
-    city: str | None
+    placing: Placing
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +102,10 @@ class PendingWrites:
         return changes
 
     def add_outputs(self, outputs: Iterable[Output],
-                    city_of: Callable[[str], str | None] = lambda _: None) -> None:
-        """Committed outputs of a rider partition; `city_of`: the rider's city as the
-        partition knows it, for the leaderboard."""
+                    placing_of: Callable[[str], Placing | None] = no_placing) -> None:
+        """Committed outputs of a rider partition; `placing_of`: the rider's city and
+        role-model eligibility as the partition knows them, for the leaderboard (None: not
+        known, so off it)."""
         t = self.topics
         for topic, _key, value, _ in outputs:
             if topic not in (t.deltas, t.points, t.alerts):
@@ -108,20 +122,23 @@ class PendingWrites:
                 changes.fields.update(points=record["balance"], points_ts=record["ts"],
                                       points_change_id=record["change_id"])
             changes.standing = True
-            city = city_of(record["rider_id"])
-            if city:
-                changes.fields["city"] = city
+            self._place(changes, placing_of(record["rider_id"]))
+
+    @staticmethod
+    def _place(changes: RiderChanges, placing: Placing | None) -> None:
+        if placing is not None and placing.city:
+            changes.fields["city"] = placing.city
+        changes.fields["role_model"] = int(placing is not None and placing.role_model)
 
     def add_served(self, riders: Iterable[ServedRider]) -> None:
         for rider in riders:
             if rider.delta is not None:
-                self.add_outputs([rider.delta], lambda _, city=rider.city: city)
+                self.add_outputs([rider.delta], lambda _, placing=rider.placing: placing)
             if rider.balance is not None:
                 changes = self._rider(rider.rider_id)
                 changes.fields["points"] = rider.balance
                 changes.standing = True
-                if rider.city:
-                    changes.fields["city"] = rider.city
+                self._place(changes, rider.placing)
 
     def add_order(self, rider_id: str, order_id: str, ts: int, is_open: bool) -> None:
         self._rider(rider_id).add_order(order_id, ts, is_open)

@@ -51,7 +51,8 @@ class ServingStore:
                 stored = standings[rider_id]
                 standing = Standing(int(fields.get("score", stored["score"])),
                                     int(fields.get("points", stored["points"])),
-                                    str(fields.get("city", stored["city"]) or "") or None)
+                                    str(fields.get("city", stored["city"]) or "") or None,
+                                    bool(int(fields.get("role_model", stored["role_model"]))))
                 value = role_model_standing(standing)
                 board = stored["board"]
                 if board and board != standing.city:
@@ -99,15 +100,17 @@ class ServingStore:
             return {}
         pipe = self.client.pipeline(transaction=False)
         for rider_id in riders:
-            pipe.hmget(self.keys.rider(rider_id), "score", "points", "city", "board")
+            pipe.hmget(self.keys.rider(rider_id), "score", "points", "city", "board",
+                       "role_model")
         stored = {}
-        for rider_id, (score, points, city, board) in zip(riders, await pipe.execute(),
-                                                          strict=True):
+        for rider_id, (score, points, city, board, role_model) in zip(
+                riders, await pipe.execute(), strict=True):
             stored[rider_id] = {
                 "score": self.scoring.start_score if score is None else int(score),
                 "points": 0 if points is None else int(points),
                 "city": None if city is None else city.decode(),
-                "board": None if board is None else board.decode()}
+                "board": None if board is None else board.decode(),
+                "role_model": 0 if role_model is None else int(role_model)}
         return stored
 
     async def _prune(self, now_ms: int) -> None:

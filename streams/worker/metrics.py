@@ -8,7 +8,7 @@ the alert rules under deploy/ query them by these names.
 
 from prometheus_client import Counter, Gauge, Histogram
 
-STAGES = ("ingest", "riders", "judges")
+STAGES = ("ingest", "riders", "judges", "profiles")
 
 RECORDS_CONSUMED = Counter(
     "knightwatch_records_consumed_total",

@@ -264,7 +264,7 @@ class PartitionOwners:
         metrics.CHECKPOINTS.labels(stage).inc()
         if isinstance(task, RiderPartition):
             # Written by the serving timer, never awaited.
-            self.serving.hand_over(committed, task.city_of)
+            self.serving.hand_over(committed, task.placing_of)
 
     async def _fail(self, task: TransactionalPartition, stage: str, exc: BaseException) -> None:
         log.error("%s partition %d could not commit: %r; stopping for a restart",

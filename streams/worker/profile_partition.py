@@ -13,6 +13,8 @@ from streams.worker.validation import dead_letter_output
 
 
 class ProfilePartition(TransactionalPartition):
+    stage = "profiles"
+
     def __init__(self, settings: KnightwatchSettings, partition: int,
                  client_kwargs: dict[str, Any], serving: ServingWriter) -> None:
         super().__init__(settings, source_topic=settings.topics.profiles, partition=partition,

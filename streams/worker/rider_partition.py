@@ -30,7 +30,7 @@ from streams.primitives.emissions import Emission
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
 from streams.serving.live import LiveRiders
-from streams.serving.pending import ServedRider
+from streams.serving.pending import Placing, ServedRider
 from streams.worker.codec import (
     InputProgress,
     RiderRecord,
@@ -238,7 +238,9 @@ class RiderPartition(TransactionalPartition):
                 Emission("deltas", rider_id, last), topics)
             balance = None if pipeline.points.untouched() else pipeline.points.balance
             if delta is not None or balance is not None:
-                served.append(ServedRider(rider_id, delta, balance, pipeline.city))
+                standing = pipeline.standing(self.core.clock.area_time, self.settings.detection)
+                served.append(ServedRider(rider_id, delta, balance,
+                                          Placing(standing.city, standing.eligible)))
         return served
 
     def _pipelines(self) -> Iterator[tuple[str, RiderPipeline]]:
@@ -249,10 +251,11 @@ class RiderPartition(TransactionalPartition):
             if snapshot is not None:
                 yield rider_id, RiderState.restore(snapshot).pipeline
 
-    def city_of(self, rider_id: str) -> str | None:
-        """The rider's city as their pipeline knows it, if they are in memory."""
-        state = self.core.riders.get(rider_id)
-        return None if state is None else state.pipeline.city
+    def placing_of(self, rider_id: str) -> Placing | None:
+        """The rider's city and role-model eligibility (in memory or evicted) at the event
+        time this partition's final records stand at."""
+        standing = self.core.standing(rider_id, self.core.clock.area_time)
+        return None if standing is None else Placing(standing.city, standing.eligible)
 
     def _rereads(self, role: str, offset: int) -> bool:
         """Whether the record at `offset` was read before the restart. The first record past

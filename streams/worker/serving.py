@@ -19,7 +19,7 @@ from schemas import RiderProfile
 from streams.config.settings import KnightwatchSettings
 from streams.serving.layout import KeyLayout
 from streams.serving.live import LiveRiders
-from streams.serving.pending import Output, PendingWrites, ServedRider
+from streams.serving.pending import Output, PendingWrites, Placing, ServedRider, no_placing
 from streams.serving.store import ServingStore
 from streams.worker.metrics import SERVING_FAILURES
 
@@ -59,9 +59,9 @@ class ServingWriter:
     # -- handing over ----------------------------------------------------------------------
 
     def hand_over(self, outputs: Iterable[Output],
-                  city_of: Callable[[str], str | None] = lambda _: None) -> None:
+                  placing_of: Callable[[str], Placing | None] = no_placing) -> None:
         """Committed outputs of a rider partition."""
-        self.pending.add_outputs(outputs, city_of)
+        self.pending.add_outputs(outputs, placing_of)
 
     def hand_over_state(self, riders: Iterable[ServedRider]) -> None:
         """Riders as a partition's state holds them: restored, or for a Redis come back

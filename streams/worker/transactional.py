@@ -43,7 +43,7 @@ def contract_output(emission: Emission, topics: TopicNames) -> Output:
 
 class TransactionalPartition(ABC):
     start_retry_s = 15.0  # how long `start` keeps trying
-    stage: str  # what the metrics call this kind of partition: ingest, riders or judges
+    stage: str  # what the metrics call this kind of partition: one of metrics.STAGES
 
     def __init__(self, settings: KnightwatchSettings, *, source_topic: str, partition: int,
                  state_topic: str | None, client_kwargs: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from streams.api.routes import RiderApi
 from streams.config.settings import load_settings
 from streams.primitives.geo import offset
 from streams.serving.live import LiveRiders
+from streams.serving.pending import Placing
 from streams.worker.serving import ServingWriter
 from tests.builders import T0, order
 from tests.integration.api_client import served
@@ -71,11 +72,12 @@ def _at(writer: ServingWriter, rider: str, north_m: float, ts: int = NOW) -> Non
 async def _seed(writer: ServingWriter) -> None:
     """r1 in Shanghai: three alerts, score 92, 30 points, an order under way; r2 and r3 on the
     Shanghai leaderboard; r4 in tier D. First-aiders north of POINT at known distances."""
-    city = {"r1": "shanghai", "r2": "shanghai", "r3": "shanghai", "r4": "beijing"}.get
+    cities = {"r1": "shanghai", "r2": "shanghai", "r3": "shanghai", "r4": "beijing"}
+    placing = {rider: Placing(city, True) for rider, city in cities.items()}.get
     writer.hand_over([alert("r1", 1), alert("r1", 2), alert("r1", 3), delta("r1", 92, 4),
                       points("r1", 30, 5), delta("r2", 97, 6), points("r2", 10, 7),
                       delta("r3", 97, 8), points("r3", 50, 9), delta("r4", 55, 10, tier="D")],
-                     city)
+                     placing)
     live = LiveRiders()
     live.on_order(order("o1", "accepted", 0, rider="r1"))
     writer.hand_over_live(live)

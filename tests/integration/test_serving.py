@@ -13,6 +13,7 @@ from schemas import RiderProfile
 from streams.config.settings import load_settings
 from streams.serving.layout import KeyLayout
 from streams.serving.live import LiveRiders
+from streams.serving.pending import Placing
 from streams.worker.metrics import SERVING_FAILURES
 from streams.worker.serving import ServingWriter
 from tests.builders import T0, order, ping
@@ -104,7 +105,8 @@ def test_redis_stopped_mid_stream_loses_nothing_handed_over_and_catches_up(tmp_p
             rider = riders[n % len(riders)]
             started = time.monotonic()
             serving.hand_over([delta(rider, 100 - n // 20, n), alert(rider, n),
-                               points(rider, 10 * (n // 20 + 1), n)], {rider: "shanghai"}.get)
+                               points(rider, 10 * (n // 20 + 1), n)],
+                              {rider: Placing("shanghai", True)}.get)
             live = LiveRiders()
             live.on_fix(ping(rider, 60 - n * 0.01 if n < 20 else 50))
             live.on_order(order(f"o-{rider}", "accepted" if n < 100 else "delivered", n,
@@ -196,7 +198,8 @@ def test_a_redis_that_restarts_empty_is_written_again_from_what_the_worker_holds
     settings = load_settings(redis_url=f"redis://127.0.0.1:{port}/0", redis_key_prefix="kw:")
     serving = ServingWriter(settings, wall_ms=lambda: clock[0])
     in_memory = [delta("r1", 88, 1), points("r1", 40, 2)]  # what the riders' state says
-    serving.on_redis_reset = lambda: serving.hand_over(in_memory, {"r1": "shanghai"}.get)
+    serving.on_redis_reset = lambda: serving.hand_over(in_memory,
+                                                          {"r1": Placing("shanghai", True)}.get)
 
     async def scenario() -> None:
         nonlocal proc

@@ -9,6 +9,7 @@ import pytest
 from streams.config.settings import load_settings
 from streams.config.thresholds import Scoring
 from streams.scoring.safety_points import SafetyPoints
+from streams.serving.pending import Placing
 from streams.worker.serving import ServingWriter
 from tests.builders import T0, redemption
 from tests.integration.redis_server import free_port, start_redis, stop
@@ -31,7 +32,8 @@ def _writer(port: int, clock: list[int]) -> ServingWriter:
     return ServingWriter(settings, wall_ms=lambda: clock[0])
 
 
-def test_a_months_leaderboard_ranks_each_city_by_final_score_then_points(redis_port):
+def test_a_months_leaderboard_ranks_each_citys_eligible_riders_by_final_score_then_points(
+        redis_port):
     riders = {f"sh-{i}": "shanghai" for i in range(5)} | {f"bj-{i}": "beijing" for i in range(3)}
     riders["mover"] = "beijing"
     clock = [T0]
@@ -41,6 +43,11 @@ def test_a_months_leaderboard_ranks_each_city_by_final_score_then_points(redis_p
         return {rider: (100 - (day * (i + 1)) % 17, 10 * day * (i % 3 + 1))
                 for i, rider in enumerate(sorted(riders))}
 
+    def eligible(rider: str, day: int) -> bool:
+        # As the rider partition judges it: sh-1 was penalised in the period from day 20 on,
+        # sh-3 has too few deliveries until day 25; others qualify.
+        return not ((rider == "sh-1" and day >= 20) or (rider == "sh-3" and day < 25))
+
     async def month() -> tuple:
         writer = _writer(redis_port, clock)
         n = 0
@@ -49,8 +56,9 @@ def test_a_months_leaderboard_ranks_each_city_by_final_score_then_points(redis_p
                 riders["mover"] = "shanghai"
             for rider, (score, balance) in day_scores(day).items():
                 n += 1
+                placing = Placing(riders[rider], eligible(rider, day))
                 writer.hand_over([delta(rider, score, n), points(rider, balance, n)],
-                                 riders.get)
+                                 lambda _, placing=placing: placing)
             clock[0] = T0 + day * DAY_MS
             assert await writer.flush()
         boards = (await writer.store.leaderboard("shanghai", 10),
@@ -61,8 +69,10 @@ def test_a_months_leaderboard_ranks_each_city_by_final_score_then_points(redis_p
 
     shanghai, beijing, top3 = asyncio.run(month())
     final = day_scores(30)
-    expected = sorted((r for r, city in riders.items() if city == "shanghai"),
+    expected = sorted((r for r, city in riders.items()
+                       if city == "shanghai" and eligible(r, 30)),
                       key=lambda r: (final[r][0], final[r][1]), reverse=True)
+    assert "sh-1" not in expected and "sh-3" in expected
     assert [e.rider_id for e in shanghai.riders] == expected
     assert [(e.score, e.points) for e in shanghai.riders] == [final[r] for r in expected]
     assert [e.rank for e in shanghai.riders] == list(range(1, len(expected) + 1))

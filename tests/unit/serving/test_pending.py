@@ -1,7 +1,7 @@
 import orjson
 
 from schemas import RiderProfile
-from streams.serving.pending import MAX_ORDERS_WAITING, PendingWrites, Position
+from streams.serving.pending import MAX_ORDERS_WAITING, PendingWrites, Placing, Position
 from tests.unit.serving.helpers import TOPICS, alert, delta, points
 
 
@@ -9,14 +9,22 @@ def _pending(kept: int = 3) -> PendingWrites:
     return PendingWrites(TOPICS, kept)
 
 
-def test_the_newest_score_and_balance_of_each_rider_wait_with_their_city():
+def test_the_newest_score_and_balance_of_each_rider_wait_with_their_city_and_eligibility():
     pending = _pending()
     pending.add_outputs([delta("r1", 97, 1), points("r1", 10, 2), delta("r1", 92, 3)],
-                        city_of={"r1": "shanghai"}.get)
+                        placing_of={"r1": Placing("shanghai", True)}.get)
     changes = pending.riders["r1"]
     assert changes.fields["score"] == 92 and changes.fields["delta_id"] == "d3"
     assert changes.fields["points"] == 10 and changes.fields["city"] == "shanghai"
+    assert changes.fields["role_model"] == 1
     assert changes.standing
+
+
+def test_a_rider_whose_placing_is_not_known_waits_as_no_role_model():
+    pending = _pending()
+    pending.add_outputs([delta("r1", 97, 1)])
+    assert pending.riders["r1"].fields["role_model"] == 0
+    assert "city" not in pending.riders["r1"].fields
 
 
 def test_waiting_writes_are_bounded_by_riders_not_by_records():

@@ -3,6 +3,7 @@
 import orjson
 
 from streams.config.settings import load_settings
+from streams.serving.pending import Placing
 from streams.worker.profile_partition import ProfilePartition
 from streams.worker.serving import ServingWriter
 from tests.unit.worker.test_rider_partition_recovery import SETTINGS, _partition, _records, _run
@@ -22,7 +23,16 @@ def test_served_state_covers_evicted_riders_with_their_latest_score_and_city():
                   and orjson.loads(out[2])["rider_id"] == "speeder"][-1]
     served = {rider.rider_id: rider for rider in partition.served_state()}
     assert orjson.loads(served["speeder"].delta[2]) == orjson.loads(last_delta[2])
-    assert served["speeder"].city == "shanghai"
+    assert served["speeder"].placing == Placing("shanghai", False)
+
+
+def test_a_riders_placing_is_the_cores_role_model_standing_at_the_partitions_event_time():
+    partition, _ = _ran()
+    standing = partition.core.standing("speeder", partition.core.clock.area_time)
+    needed = SETTINGS.detection.role_models.min_deliveries
+    assert standing is not None and standing.deliveries < needed  # so not eligible
+    assert partition.placing_of("speeder") == Placing("shanghai", False)
+    assert partition.placing_of("never-seen") is None
 
 
 def test_order_steps_are_noted_as_they_arrive_and_handed_over_once():
