@@ -143,7 +143,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     labels = Path(args.labels) if args.labels else out.with_suffix(".labels.jsonl")
     zones = Path(args.zones) if args.zones else out.with_suffix(".zones.geojson")
     sim = simulate(seed=args.seed, riders=args.riders, minutes=args.minutes,
-                   noise_m=args.noise_m, faults=None if args.no_faults else FaultRates())
+                   noise_m=args.noise_m, faults=None if args.no_faults else FaultRates(),
+                   frame=args.frame)
     write_simulation(sim, out, labels, zones)
     print(f"{len(sim.records):,} records to {out}, {len(sim.labels):,} labels to {labels}, "
           f"zones to {zones}")
@@ -284,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="standard deviation of the drifting phone position error (m)")
     p.add_argument("--no-faults", action="store_true",
                    help="no dropped, duplicated or displaced pings, no faulty phones")
+    p.add_argument("--frame", choices=("wgs84", "gcj02"), default="wgs84",
+                   help="coordinate frame of the written positions (replay gcj02 with "
+                   "KNIGHTWATCH_DETECTION__GPS__INPUT_FRAME=gcj02)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("eval", help="precision, recall and detection delay against the "

@@ -3,7 +3,7 @@
 The descriptions are the documentation: `knightwatch settings` prints them as the README table.
 """
 
-from typing import Self, get_args
+from typing import Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -85,6 +85,14 @@ class StreamTiming(BaseModel):
 
 class GpsHygiene(BaseModel):
     model_config = _FROZEN
+
+    input_frame: Literal["wgs84", "gcj02"] = Field(
+        "wgs84",
+        description="The frame of incoming ping coordinates: wgs84 (GNSS, most phone OS "
+        "location APIs) or gcj02 (what Chinese map SDKs such as Amap and Tencent return, "
+        "offset by a few hundred metres in mainland China). gcj02 pings are turned into "
+        "WGS-84 on arrival, as zones, one-way streets and distances are WGS-84.",
+    )
 
     max_accuracy_m: float = Field(
         50,

@@ -3,11 +3,15 @@
 import functools
 import io
 import itertools
+from collections import Counter
 
 import orjson
 
+from streams.config.settings import load_settings
+from streams.config.thresholds import DetectionSettings
 from streams.demo.city import NATIONAL_CAP_KMH
 from streams.primitives.zones import ZoneMap
+from streams.replay.runner import replay
 from streams.simulate.faults import FaultRates
 from streams.simulate.files import Simulation, simulate, write_simulation
 
@@ -110,3 +114,21 @@ def test_every_fault_is_labelled_and_each_label_is_a_json_line(tmp_path):
     _, labels = _file_bytes(sim, tmp_path, "faults")
     kinds = {orjson.loads(line)["kind"] for line in io.BytesIO(labels)}
     assert {"multipath_jump", "wrong_clock"} <= kinds
+
+
+def test_a_gcj02_city_replayed_as_gcj02_raises_what_the_wgs84_city_raises():
+    settings = load_settings()
+    as_gcj02 = settings.model_copy(update={"detection": DetectionSettings(
+        gps={"input_frame": "gcj02"})})
+    kinds = {}
+    for frame, cfg in (("wgs84", settings), ("gcj02", as_gcj02)):
+        sim = simulate(seed=5, riders=RIDERS, minutes=MINUTES, faults=FaultRates.none(),
+                       frame=frame)
+        sink = io.BytesIO()
+        replay(io.BytesIO(b"".join(orjson.dumps(r) + b"\n" for r in sim.records)), sink, cfg,
+               ZoneMap.from_geojson(sim.zones), show_progress=False)
+        kinds[frame] = Counter(r["value"]["kind"] for r in map(orjson.loads,
+                                                              sink.getvalue().splitlines())
+                               if r["topic"] == "rider-alerts")
+    assert kinds["wgs84"]["restricted_zone"] >= 1 and kinds["wgs84"]["wrong_way"] >= 1
+    assert kinds["gcj02"] == kinds["wgs84"]
