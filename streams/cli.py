@@ -142,12 +142,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     labels = Path(args.labels) if args.labels else out.with_suffix(".labels.jsonl")
     zones = Path(args.zones) if args.zones else out.with_suffix(".zones.geojson")
-    sim = simulate(seed=args.seed, riders=args.riders, minutes=args.minutes,
+    minutes = round(args.hours * 60) if args.hours else args.minutes
+    sim = simulate(seed=args.seed, riders=args.riders, minutes=minutes,
                    noise_m=args.noise_m, faults=None if args.no_faults else FaultRates(),
                    frame=args.frame)
     write_simulation(sim, out, labels, zones)
     print(f"{len(sim.records):,} records to {out}, {len(sim.labels):,} labels to {labels}, "
           f"zones to {zones}")
+    if args.brokers:
+        from streams.simulate.kafka_sink import produce
+
+        sent = produce(sim.records, args.brokers, args.rate, total=len(sim.records),
+                       duration_s=args.duration, topic_prefix=args.topic_prefix,
+                       show_progress=not args.quiet)
+        print(f"{sent:,} records produced to {args.brokers} at up to {args.rate:g}/s")
     return EXIT_OK
 
 
@@ -288,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame", choices=("wgs84", "gcj02"), default="wgs84",
                    help="coordinate frame of the written positions (replay gcj02 with "
                    "KNIGHTWATCH_DETECTION__GPS__INPUT_FRAME=gcj02)")
+    p.add_argument("--hours", type=float, help="simulated time in hours (instead of --minutes)")
+    p.add_argument("--brokers", help="also produce the records to this Kafka, paced at --rate")
+    p.add_argument("--rate", type=float, default=1000.0, help="records a second (--brokers)")
+    p.add_argument("--duration", type=float, help="stop producing after this many seconds")
+    p.add_argument("--topic-prefix", default="", help="prepended to every topic produced to")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("eval", help="precision, recall and detection delay against the "
