@@ -104,6 +104,8 @@ NATIONAL_CAP_KMH = 25.0  # GB 17761-2018, the e-bike cap the core enforces
 # everyone riding along the block crawls, in either direction, then it flows again. The block
 # lies inside one H3 cell of the congestion map; the food court is just south of it.
 JAM_BLOCK = ((2500.0, 1000.0), (2500.0, 1250.0))
+# Towers around People's Square: signals bounce between them, so fixes wander further there.
+URBAN_CANYON = _Rect(1000, 1500, 2000, 2500)
 JAM_FROM_S, JAM_UNTIL_S = 17 * 60.0, 30 * 60.0
 JAM_CRAWL_KMH = (3.0, 6.0)
 FOOD_COURT = (2500.0, 875.0)
@@ -391,8 +393,10 @@ _LATE_CAUSES = {"merchant_delay": "merchant_delay", "unreachable": "customer_unr
 
 class _RiderSim:
     def __init__(self, index: int, behaviour: str, seed: int, end_s: float,
-                 next_order: Callable[[], str], noise_m: float = 3.5) -> None:
+                 next_order: Callable[[], str], noise_m: float = 3.5,
+                 canyon_factor: float = 1.0) -> None:
         self.noise_m = noise_m
+        self.canyon_factor = canyon_factor
         self.rng = rng = random.Random(seed * 1_000_003 + index)
         self.index = index
         self.rider_id = rider_id(index)
@@ -874,8 +878,9 @@ class _RiderSim:
             keep = math.sqrt(1 - rho * rho) * sigma
             noise = [noise[0] * rho + keep * rng.gauss(0, 1),
                      noise[1] * rho + keep * rng.gauss(0, 1)]
-            ex = noise[0] + rng.gauss(0, 0.5)
-            ny = noise[1] + rng.gauss(0, 0.5)
+            canyon = self.canyon_factor if URBAN_CANYON.holds(x, y) else 1.0
+            ex = noise[0] * canyon + rng.gauss(0, 0.5)
+            ny = noise[1] * canyon + rng.gauss(0, 0.5)
             accuracy = 3 + 12 * rng.random() ** 2
             guarded = any(lo <= t <= hi for lo, hi in protected)
             if jumps and t >= jumps[0] and not guarded:
@@ -974,8 +979,9 @@ def _weather(minutes: int) -> list[dict]:
 
 
 def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60,
-                  noise_m: float = 3.5) -> City:
-    """`noise_m`: the standard deviation of the phones' drifting position error."""
+                  noise_m: float = 3.5, canyon_factor: float = 1.0) -> City:
+    """`noise_m`: the standard deviation of the phones' drifting position error;
+    `canyon_factor`: how many times worse it is among the towers of URBAN_CANYON."""
     end_s = minutes * 60.0
     counter = iter(range(1, 10**7))
 
@@ -990,7 +996,7 @@ def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60,
         timed.append((w["ts"], len(timed), {"topic": WEATHER_TOPIC, "key": CITY, "value": w}))
     for index in range(riders):
         behaviour = BAD_BEHAVIOURS[index] if index < len(BAD_BEHAVIOURS) else CLEAN
-        sim = _RiderSim(index, behaviour, seed, end_s, next_order, noise_m)
+        sim = _RiderSim(index, behaviour, seed, end_s, next_order, noise_m, canyon_factor)
         sim.run()
         behaviours[sim.rider_id] = behaviour
         if sim.jammed:

@@ -10,6 +10,9 @@ from streams.demo.city import generate_city
 from streams.primitives.gcj02 import wgs84_to_gcj02
 from streams.simulate.faults import FaultRates, add_faults
 
+# Fixes among the towers of the urban canyon wander twice as far as elsewhere.
+CANYON_FACTOR = 2.0
+
 
 @dataclass
 class Simulation:
@@ -23,7 +26,8 @@ def simulate(seed: int = 7, riders: int = 300, minutes: int = 60, noise_m: float
              faults: FaultRates | None = None, frame: str = "wgs84") -> Simulation:
     """`frame` gcj02: pings and order positions as a Chinese map SDK reports them (replay
     them with detection.gps.input_frame = gcj02); zones and labels stay WGS-84."""
-    city = generate_city(seed=seed, riders=riders, minutes=minutes, noise_m=noise_m)
+    city = generate_city(seed=seed, riders=riders, minutes=minutes, noise_m=noise_m,
+                         canyon_factor=CANYON_FACTOR)
     records, fault_labels = add_faults(city.records, faults or FaultRates.none(), seed)
     if frame == "gcj02":
         records = [_as_gcj02(r) for r in records]

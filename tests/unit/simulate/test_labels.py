@@ -9,7 +9,7 @@ import orjson
 
 from streams.config.settings import load_settings
 from streams.config.thresholds import DetectionSettings
-from streams.demo.city import NATIONAL_CAP_KMH
+from streams.demo.city import NATIONAL_CAP_KMH, URBAN_CANYON, _ring, generate_city
 from streams.primitives.zones import ZoneMap
 from streams.replay.runner import replay
 from streams.simulate.faults import FaultRates
@@ -132,3 +132,19 @@ def test_a_gcj02_city_replayed_as_gcj02_raises_what_the_wgs84_city_raises():
                                if r["topic"] == "rider-alerts")
     assert kinds["wgs84"]["restricted_zone"] >= 1 and kinds["wgs84"]["wrong_way"] >= 1
     assert kinds["gcj02"] == kinds["wgs84"]
+
+
+def test_fixes_wander_further_in_the_urban_canyon_and_only_there():
+    # The same city twice: the canyon factor changes no random draw, only how far fixes taken
+    # among the towers wander (their shared noise is added once more at a factor of 2).
+    plain, canyon = (generate_city(seed=5, riders=40, minutes=20, noise_m=5.0,
+                                   canyon_factor=factor).records for factor in (1.0, 2.0))
+    zone = ZoneMap.from_geojson({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"kind": "no_entry", "name": "canyon"},
+         "geometry": {"type": "Polygon", "coordinates": [_ring(URBAN_CANYON.grown(40))]}}]})
+    moved = [(a["value"], b["value"]) for a, b in zip(plain, canyon, strict=True)
+             if (a["value"].get("lat"), a["value"].get("lon"))
+             != (b["value"].get("lat"), b["value"].get("lon"))]
+    assert len(moved) > 100
+    # Fixes the phone knows are poor (accuracy past 50 m) are thrown tens of metres anyway.
+    assert all(zone.zones_at(a["lat"], a["lon"]) for a, _ in moved if a["accuracy_m"] <= 50)
