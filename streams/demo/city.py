@@ -93,6 +93,10 @@ class _Rect:
     def holds(self, x: float, y: float) -> bool:
         return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
 
+    def distance(self, x: float, y: float) -> float:
+        """Metres from the rectangle (0 inside it)."""
+        return math.hypot(max(self.x0 - x, 0.0, x - self.x1), max(self.y0 - y, 0.0, y - self.y1))
+
 
 # Mid-block lanes off the street grid, so only riders sent there use them.
 PEDESTRIAN_STREET = _Rect(1030, 1605, 1220, 1645)  # around the lane y=1625, x 1000..1250
@@ -106,6 +110,7 @@ NATIONAL_CAP_KMH = 25.0  # GB 17761-2018, the e-bike cap the core enforces
 JAM_BLOCK = ((2500.0, 1000.0), (2500.0, 1250.0))
 # Towers around People's Square: signals bounce between them, so fixes wander further there.
 URBAN_CANYON = _Rect(1000, 1500, 2000, 2500)
+_CANYON_FADE_M = 250.0
 JAM_FROM_S, JAM_UNTIL_S = 17 * 60.0, 30 * 60.0
 JAM_CRAWL_KMH = (3.0, 6.0)
 FOOD_COURT = (2500.0, 875.0)
@@ -878,7 +883,9 @@ class _RiderSim:
             keep = math.sqrt(1 - rho * rho) * sigma
             noise = [noise[0] * rho + keep * rng.gauss(0, 1),
                      noise[1] * rho + keep * rng.gauss(0, 1)]
-            canyon = self.canyon_factor if URBAN_CANYON.holds(x, y) else 1.0
+            # Worse among the towers, fading out over a block's width: no sharp edge to it.
+            canyon = 1.0 + (self.canyon_factor - 1.0) * max(
+                0.0, 1.0 - URBAN_CANYON.distance(x, y) / _CANYON_FADE_M)
             ex = noise[0] * canyon + rng.gauss(0, 0.5)
             ny = noise[1] * canyon + rng.gauss(0, 0.5)
             accuracy = 3 + 12 * rng.random() ** 2
