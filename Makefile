@@ -5,12 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit integration lint bench bench-fleet schemas docs clean
+.PHONY: install demo simulate eval test unit integration lint bench bench-fleet schemas docs clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo   - simulate a small city and replay it (no services needed)"
 	@echo "make test   - install, start Kafka and Redis, run every test"
+	@echo "make simulate - a simulated city with ground-truth labels in out/simulated.jsonl"
+	@echo "make eval   - precision, recall and delay against the labels (eval/results/)"
 	@echo "make bench  - throughput and memory benchmarks of the core"
 	@echo "make bench-fleet - throughput of the Kafka worker fleet (starts Kafka and Redis)"
 	@echo "make up / make down - start / stop the local Kafka broker and Redis"
@@ -26,6 +28,12 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(BIN)/knightwatch demo --out-dir out/demo
+
+simulate: install
+	$(BIN)/knightwatch simulate --out out/simulated.jsonl
+
+eval: install
+	$(BIN)/knightwatch eval --out-dir eval/results
 
 unit: install
 	$(BIN)/pytest -q tests/unit tests/schemas

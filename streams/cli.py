@@ -135,6 +135,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out_dir), seed=args.seed, riders=args.riders)
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from streams.simulate.faults import FaultRates
+    from streams.simulate.files import simulate, write_simulation
+
+    out = Path(args.out)
+    labels = Path(args.labels) if args.labels else out.with_suffix(".labels.jsonl")
+    zones = Path(args.zones) if args.zones else out.with_suffix(".zones.geojson")
+    minutes = round(args.hours * 60) if args.hours else args.minutes
+    sim = simulate(seed=args.seed, riders=args.riders, minutes=minutes,
+                   noise_m=args.noise_m, faults=None if args.no_faults else FaultRates(),
+                   frame=args.frame)
+    write_simulation(sim, out, labels, zones)
+    print(f"{len(sim.records):,} records to {out}, {len(sim.labels):,} labels to {labels}, "
+          f"zones to {zones}")
+    if args.brokers:
+        from streams.simulate.kafka_sink import produce
+
+        sent = produce(sim.records, args.brokers, args.rate, total=len(sim.records),
+                       duration_s=args.duration, topic_prefix=args.topic_prefix,
+                       show_progress=not args.quiet)
+        print(f"{sent:,} records produced to {args.brokers} at up to {args.rate:g}/s")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from streams.evaluate.report import run_eval
+
+    return run_eval(Path(args.out_dir), riders=args.riders, minutes=args.minutes,
+                    seed=args.seed)
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from schemas.asyncapi import asyncapi_drifted, write_asyncapi
     from schemas.export import check_schemas, write_schemas
@@ -255,6 +286,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--riders", type=int, default=300)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("simulate", help="a simulated city as a replay file, with ground-truth "
+                       "labels of what every rider did")
+    p.add_argument("--out", default="out/simulated.jsonl", help="the replay input to write")
+    p.add_argument("--labels", help="labels JSON Lines (default: beside --out)")
+    p.add_argument("--zones", help="zones GeoJSON (default: beside --out)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--riders", type=int, default=300)
+    p.add_argument("--minutes", type=int, default=60)
+    p.add_argument("--noise-m", type=float, default=3.5,
+                   help="standard deviation of the drifting phone position error (m)")
+    p.add_argument("--no-faults", action="store_true",
+                   help="no dropped, duplicated or displaced pings, no faulty phones")
+    p.add_argument("--frame", choices=("wgs84", "gcj02"), default="wgs84",
+                   help="coordinate frame of the written positions (replay gcj02 with "
+                   "KNIGHTWATCH_DETECTION__GPS__INPUT_FRAME=gcj02)")
+    p.add_argument("--hours", type=float, help="simulated time in hours (instead of --minutes)")
+    p.add_argument("--brokers", help="also produce the records to this Kafka, paced at --rate")
+    p.add_argument("--rate", type=float, default=1000.0, help="records a second (--brokers)")
+    p.add_argument("--duration", type=float, help="stop producing after this many seconds")
+    p.add_argument("--topic-prefix", default="", help="prepended to every topic produced to")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("eval", help="precision, recall and detection delay against the "
+                       "simulator's labels at several noise levels, and alert rates on real "
+                       "traces")
+    p.add_argument("--out-dir", default="eval/results")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--riders", type=int, default=120)
+    p.add_argument("--minutes", type=int, default=60)
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("schemas", help="write (or --check) the JSON Schema files and the "
                        "AsyncAPI and OpenAPI documents")

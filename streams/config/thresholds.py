@@ -87,6 +87,14 @@ class StreamTiming(BaseModel):
 class GpsHygiene(BaseModel):
     model_config = _FROZEN
 
+    input_frame: Literal["wgs84", "gcj02"] = Field(
+        "wgs84",
+        description="The frame of incoming ping coordinates: wgs84 (GNSS, most phone OS "
+        "location APIs) or gcj02 (what Chinese map SDKs such as Amap and Tencent return, "
+        "offset by a few hundred metres in mainland China). gcj02 pings are turned into "
+        "WGS-84 on arrival, as zones, one-way streets and distances are WGS-84.",
+    )
+
     max_accuracy_m: float = Field(
         50,
         gt=0,
@@ -231,11 +239,22 @@ class HarshManoeuvres(BaseModel):
         "positions only over at least this distance: 5 m of fix noise swings short bearings "
         "wildly. Cornering is judged from device heading only, for the same reason.",
     )
-    speed_agreement_kmh: float = Field(
+    confirm_span_s: float = Field(
+        6,
+        gt=2,
+        le=8,
+        description="Positions up to this long after a device speed change (and 4 s before it) "
+        "decide whether the rider really changed speed or the wheel sensor dropped out: over "
+        "2 s, 3-10 m of drifting phone noise is as large as the distance a stop saves; over "
+        "6 s a stop from 24 km/h saves 40 m.",
+    )
+    decisive_margin_m: float = Field(
         8,
         gt=0,
-        description="A device speed change counts only if position-derived speed before and "
-        "after agrees within this (or 35 %): wheel sensors drop to 0 or hold a stale value.",
+        description="Positions that favour the device's reading of a change by at least this "
+        "many metres confirm it at once, 2 s after the change, instead of after "
+        "confirm_span_s: a sensor dropout from 25 km/h is 14 m the other way over 2 s, and "
+        "drifting fix noise moves a position a few metres in 2 s.",
     )
     cooldown_s: float = Field(
         10, ge=0, description="One alert per manoeuvre kind within this time."

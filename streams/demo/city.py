@@ -73,6 +73,8 @@ class City:
     end_ts: int = BASE_TS_MS
     name: str = CITY
     jam: Jam | None = None  # None when the simulated time ends before the jam
+    # Ground truth of each injected episode, in simulated time order (see streams.simulate).
+    labels: list[dict] = field(default_factory=list)
 
 
 # -- the map ---------------------------------------------------------------------------------
@@ -88,16 +90,27 @@ class _Rect:
     def grown(self, m: float) -> "_Rect":
         return _Rect(self.x0 - m, self.y0 - m, self.x1 + m, self.y1 + m)
 
+    def holds(self, x: float, y: float) -> bool:
+        return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
+
+    def distance(self, x: float, y: float) -> float:
+        """Metres from the rectangle (0 inside it)."""
+        return math.hypot(max(self.x0 - x, 0.0, x - self.x1), max(self.y0 - y, 0.0, y - self.y1))
+
 
 # Mid-block lanes off the street grid, so only riders sent there use them.
 PEDESTRIAN_STREET = _Rect(1030, 1605, 1220, 1645)  # around the lane y=1625, x 1000..1250
 PEDESTRIAN_LANE = ((1000.0, 1625.0), (1250.0, 1625.0))
 SCHOOL_ZONE = _Rect(1715, 480, 1785, 920)  # on the avenue x=1750, across the street y=750
 SCHOOL_LIMIT_KMH = 15.0
+NATIONAL_CAP_KMH = 25.0  # GB 17761-2018, the e-bike cap the core enforces
 # Road works close a lane of one block of a north-south street for 13 minutes of the lunch rush:
 # everyone riding along the block crawls, in either direction, then it flows again. The block
 # lies inside one H3 cell of the congestion map; the food court is just south of it.
 JAM_BLOCK = ((2500.0, 1000.0), (2500.0, 1250.0))
+# Towers around People's Square: signals bounce between them, so fixes wander further there.
+URBAN_CANYON = _Rect(1000, 1500, 2000, 2500)
+_CANYON_FADE_M = 250.0
 JAM_FROM_S, JAM_UNTIL_S = 17 * 60.0, 30 * 60.0
 JAM_CRAWL_KMH = (3.0, 6.0)
 FOOD_COURT = (2500.0, 875.0)
@@ -378,11 +391,17 @@ _LOOKAHEAD_M = 90.0
 _SPEED_CHANGE_PATTERN = (-3.0, 0.0, 1.0, 2.0, 5.0)
 _CORNER_PATTERN = (-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0)
 _PING_OFFSET = 0.05
+# Late deliveries by cause and the exemption each should (None: should not) earn.
+_LATE_CAUSES = {"merchant_delay": "merchant_delay", "unreachable": "customer_unreachable",
+                "late": None}
 
 
 class _RiderSim:
     def __init__(self, index: int, behaviour: str, seed: int, end_s: float,
-                 next_order: Callable[[], str]) -> None:
+                 next_order: Callable[[], str], noise_m: float = 3.5,
+                 canyon_factor: float = 1.0) -> None:
+        self.noise_m = noise_m
+        self.canyon_factor = canyon_factor
         self.rng = rng = random.Random(seed * 1_000_003 + index)
         self.index = index
         self.rider_id = rider_id(index)
@@ -423,6 +442,7 @@ class _RiderSim:
         elif behaviour == "phone_use":
             self.plan.phone_at, self.plan.phone_left = first, 2
         self.phases: list[_Ride | _Dwell] = []
+        self.labels: list[dict] = []
         self.dense: list[list[float]] = []
         self.orders: list[dict] = []
         self.t = 0.0
@@ -538,6 +558,7 @@ class _RiderSim:
             tap = self._riding_moment(ride)
             x, y, _ = ride.path.at(_interp(ride.s, tap - ride.t0))
             self.event(order_id, "picked_up", tap, (x, y))
+            self.label("phone_use", tap, tap, "phone_use", order_id=order_id)
         at_door = self.t + rng.uniform(15, 30)
         self.event(order_id, "arrived_at_customer", at_door, customer)
         delivered = at_door + rng.uniform(30, 90)
@@ -547,6 +568,9 @@ class _RiderSim:
             # The rider waits at the door until the customer answers.
             delivered = max(unreachable + rng.uniform(90, 240), must_deliver_after)
         self.event(order_id, "delivered", delivered, customer)
+        if kind in _LATE_CAUSES and delivered > accept + promise_s:
+            self.label(f"late_{kind}", accept + promise_s, delivered, _LATE_CAUSES[kind],
+                       order_id=order_id, late_by_s=delivered - accept - promise_s)
         self.dwell_until(delivered + rng.uniform(5, 30))
 
     def _food_court_customer(self) -> Point:
@@ -587,6 +611,17 @@ class _RiderSim:
             value["promised_ts"] = _ms(promised)
         self.orders.append(value)
 
+    def label(self, kind: str, t0: float, t1: float, expected: str | None,
+              **params: float | str | None) -> None:
+        """Ground truth: `expected` is the alert kind or exemption reason the episode should
+        raise (None: nothing penalised should)."""
+        entry = {"kind": kind, "rider_id": self.rider_id, "start_ts": _ms(t0),
+                 "end_ts": _ms(t1), "expected": expected}
+        if params:
+            entry["params"] = {k: round(v, 2) if isinstance(v, float) else v
+                               for k, v in params.items()}
+        self.labels.append(entry)
+
     def dwell_until(self, t: float) -> None:
         if t > self.t:
             self.phases.append(_Dwell(self.t, t, self.pos, self.heading))
@@ -617,12 +652,56 @@ class _RiderSim:
         path = build_path(points, corner, caps)
         stops = [] if special else self._red_lights(path)
         ride = self._drive(path, stops, fast=special and style.fast > 0)
+        if special:
+            self._label_special(ride)
         self.phases.append(ride)
         self.t = ride.t1
         self.pos = points[-1]
         self.heading = path.at(path.length)[2]
         self.stopped_since = self.t
         return ride
+
+    def _label_special(self, ride: _Ride) -> None:
+        """Label the stretches of a special trip that break a rule, from the simulated motion
+        itself (second by second), so a label says what the rider really did."""
+        b = self.behaviour
+        if b == "speeding":
+            self._label_spans(ride, "speeding", "speeding",
+                              lambda x, y, v, h: v * 3.6 > NATIONAL_CAP_KMH)
+        elif b == "school_zone_speeding":
+            self._label_spans(ride, "school_zone_speeding", "speeding",
+                              lambda x, y, v, h: SCHOOL_ZONE.holds(x, y)
+                              and v * 3.6 > SCHOOL_LIMIT_KMH, limit_kmh=SCHOOL_LIMIT_KMH)
+        elif b == "no_entry":
+            self._label_spans(ride, "zone_entry", "restricted_zone",
+                              lambda x, y, v, h: PEDESTRIAN_STREET.holds(x, y),
+                              zone="Nanjing Road pedestrian street")
+        elif b == "wrong_way":
+            for name, (a, z) in ONE_WAYS:
+                lane = _Rect(min(a[0], z[0]), min(a[1], z[1]), max(a[0], z[0]),
+                             max(a[1], z[1])).grown(3.0)
+                allowed = math.degrees(math.atan2(z[0] - a[0], z[1] - a[1])) % 360.0
+                self._label_spans(
+                    ride, "wrong_way", "wrong_way",
+                    lambda x, y, v, h, lane=lane, allowed=allowed: v > 1.0 and lane.holds(x, y)
+                    and abs((h - allowed + 180.0) % 360.0 - 180.0) > 150.0, street=name)
+
+    def _label_spans(self, ride: _Ride, kind: str, expected: str,
+                     breaks: Callable[[float, float, float, float], bool],
+                     **params: float | str) -> None:
+        start = None
+        peak = 0.0
+        for k, (s_k, v_k) in enumerate(zip(ride.s, ride.v, strict=True)):
+            if breaks(*ride.path.at(s_k)[:2], v_k, ride.path.at(s_k)[2]):
+                if start is None:
+                    start, peak = k, 0.0
+                peak = max(peak, v_k * 3.6)
+            elif start is not None:
+                self.label(kind, ride.t0 + start, ride.t0 + k - 1, expected, peak_kmh=peak,
+                           **params)
+                start = None
+        if start is not None:
+            self.label(kind, ride.t0 + start, ride.t1, expected, peak_kmh=peak, **params)
 
     def _sharp_corner(self, points: list[Point]) -> int | None:
         plan = self.plan
@@ -680,6 +759,7 @@ class _RiderSim:
             self._dense(t0, _SPEED_CHANGE_PATTERN)
         hold_until = -1.0
         braking = False
+        brake_from = (t0, 0.0)
         stop_i = 0
         pi = 0
         ci = 0
@@ -718,6 +798,9 @@ class _RiderSim:
                 if v_new == 0.0:
                     braking = False
                     hold_until = t + 1 + self.rng.uniform(3, 5)
+                    self.label("harsh_braking", brake_from[0], t + 1, "harsh_braking",
+                               from_kmh=brake_from[1] * 3.6, to_kmh=0.0,
+                               decel_mps2=_HARD_BRAKE)
             elif t < hold_until:
                 v_new = 0.0
             elif (plan.brake_at and t >= plan.brake_at[0] and v >= 21.5 / 3.6
@@ -725,13 +808,16 @@ class _RiderSim:
                   and length - s > 60):
                 plan.brake_at.pop(0)
                 braking = True
+                brake_from = (t, v)
                 self._dense(t, _SPEED_CHANGE_PATTERN)
                 v_new = max(0.0, v - _HARD_BRAKE)
             else:
                 gain = _HARD_LAUNCH if launch else (1.5 if fast else style.accel)
                 v_new = max(min(v + gain, want, allowed), v - _MAX_COMFORT_DECEL, 0.0)
-                if v_new >= want - 0.01:
+                if launch and v_new >= want - 0.01:
                     launch = False
+                    self.label("harsh_acceleration", t0, t + 1, "harsh_acceleration",
+                               from_kmh=0.0, to_kmh=v_new * 3.6, accel_mps2=_HARD_LAUNCH)
             s_new = s + (v + v_new) / 2
             if s_new >= stop_at - 0.05 or (stop_at - s_new < 0.5 and v_new < 0.6):
                 s_new, v_new = min(stop_at, length), 0.0
@@ -742,6 +828,9 @@ class _RiderSim:
                 # Entered the sharp corner during this second: log it at 1 Hz.
                 frac = (pieces[pi + 1].start_s - s) / max(s_new - s, 1e-9)
                 self._dense(t + frac, _CORNER_PATTERN)
+                corner = pieces[pi + 1]
+                self.label("harsh_cornering", t + frac, t + frac + corner.length / max(v_new, 1),
+                           "harsh_cornering", speed_kmh=v_new * 3.6, radius_m=corner.radius)
             s, v = min(s_new, length), v_new
             ss.append(s)
             vs.append(v)
@@ -777,7 +866,10 @@ class _RiderSim:
             # Offline 2-3.5 min, uploaded 5-15 s after reconnecting: never more than 4 min
             # behind the rider's newest fix, inside the core's 5 min allowed lateness.
             offline = (start, start + rng.uniform(120, 210), rng.uniform(5, 15))
-        noise = [rng.gauss(0, 3.5), rng.gauss(0, 3.5)]
+            self.label("offline_upload", offline[0], offline[1], None,
+                       uploaded_after_s=offline[1] - offline[0] + offline[2])
+        sigma = self.noise_m
+        noise = [rng.gauss(0, sigma), rng.gauss(0, sigma)]
         last_t = 0.0
         phase_i = 0
         phases = self.phases
@@ -788,15 +880,19 @@ class _RiderSim:
             x, y, heading, speed = _state(phases[phase_i], t)
             rho = math.exp(-(t - last_t) / 45.0)
             last_t = t
-            keep = math.sqrt(1 - rho * rho) * 3.5
+            keep = math.sqrt(1 - rho * rho) * sigma
             noise = [noise[0] * rho + keep * rng.gauss(0, 1),
                      noise[1] * rho + keep * rng.gauss(0, 1)]
-            ex = noise[0] + rng.gauss(0, 0.5)
-            ny = noise[1] + rng.gauss(0, 0.5)
+            # Worse among the towers, fading out over a block's width: no sharp edge to it.
+            canyon = 1.0 + (self.canyon_factor - 1.0) * max(
+                0.0, 1.0 - URBAN_CANYON.distance(x, y) / _CANYON_FADE_M)
+            ex = noise[0] * canyon + rng.gauss(0, 0.5)
+            ny = noise[1] * canyon + rng.gauss(0, 0.5)
             accuracy = 3 + 12 * rng.random() ** 2
             guarded = any(lo <= t <= hi for lo, hi in protected)
             if jumps and t >= jumps[0] and not guarded:
                 jumps.pop(0)
+                self.label("gps_teleport", t, t, "gps_anomaly", jump_m=300.0)
                 bearing = rng.uniform(0, 2 * math.pi)
                 ex, ny = ex + 300 * math.sin(bearing), ny + 300 * math.cos(bearing)
             elif not guarded and rng.random() < 0.01:
@@ -889,7 +985,10 @@ def _weather(minutes: int) -> list[dict]:
     return [w for w in (cloudy, storm) if w["ts"] <= _ms(minutes * 60)]
 
 
-def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60) -> City:
+def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60,
+                  noise_m: float = 3.5, canyon_factor: float = 1.0) -> City:
+    """`noise_m`: the standard deviation of the phones' drifting position error;
+    `canyon_factor`: how many times worse it is among the towers of URBAN_CANYON."""
     end_s = minutes * 60.0
     counter = iter(range(1, 10**7))
 
@@ -898,12 +997,13 @@ def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60) -> City:
 
     timed: list[tuple[int, int, dict]] = []  # (arrival ms, sequence, record)
     behaviours: dict[str, str] = {}
+    labels: list[dict] = []
     jammed: list[str] = []
     for w in _weather(minutes):
         timed.append((w["ts"], len(timed), {"topic": WEATHER_TOPIC, "key": CITY, "value": w}))
     for index in range(riders):
         behaviour = BAD_BEHAVIOURS[index] if index < len(BAD_BEHAVIOURS) else CLEAN
-        sim = _RiderSim(index, behaviour, seed, end_s, next_order)
+        sim = _RiderSim(index, behaviour, seed, end_s, next_order, noise_m, canyon_factor)
         sim.run()
         behaviours[sim.rider_id] = behaviour
         if sim.jammed:
@@ -911,6 +1011,7 @@ def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60) -> City:
         for arrival, value in sim.pings():
             timed.append((_ms(arrival), len(timed),
                           {"topic": GPS_TOPIC, "key": sim.rider_id, "value": value}))
+        labels.extend(sim.labels)
         for value in sim.orders:
             if value["ts"] <= _ms(end_s):
                 timed.append((value["ts"], len(timed),
@@ -927,5 +1028,7 @@ def generate_city(seed: int = 7, riders: int = 300, minutes: int = 60) -> City:
     if end_s > JAM_FROM_S:
         jam = Jam(street=tuple(_latlon(p) for p in JAM_BLOCK), start_ts=_ms(JAM_FROM_S),
                   end_ts=_ms(min(JAM_UNTIL_S, end_s)), riders=tuple(jammed))
+    labels = sorted((x for x in labels if x["start_ts"] <= _ms(end_s)),
+                    key=lambda x: (x["start_ts"], x["rider_id"], x["kind"]))
     return City(records=[r for _, _, r in timed], zones=build_zones(), behaviours=behaviours,
-                start_ts=BASE_TS_MS, end_ts=_ms(end_s), jam=jam)
+                start_ts=BASE_TS_MS, end_ts=_ms(end_s), jam=jam, labels=labels)

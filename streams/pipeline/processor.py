@@ -1,6 +1,7 @@
 """The detection core: typed events in, emissions out. No I/O; the same object serves the
 replay command, the Kafka workers and the tests."""
 
+import dataclasses
 import heapq
 import zlib
 from collections import Counter
@@ -21,6 +22,7 @@ from streams.pipeline.rider import RiderPipeline
 from streams.primitives.decode import dead_letter
 from streams.primitives.emissions import Emission, area_emissions
 from streams.primitives.events import HEARTBEAT_PREFIX, Ping
+from streams.primitives.gcj02 import gcj02_to_wgs84
 from streams.primitives.snapshot import Snapshot, dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
 from streams.scoring.role_models import RiderStanding
@@ -97,6 +99,7 @@ class KnightwatchCore:
         `track_changes`: keep `touched`, the riders changed since its owner last drained it.
         `evicted`: where riders evicted from memory are kept (default: a dict, in memory)."""
         self.settings = settings or DetectionSettings()
+        self._gcj02_input = self.settings.gps.input_frame == "gcj02"
         self.zones = zones or ZoneMap.empty()
         self.weather = WeatherBook(self.settings.weather)
         self.congestion = CongestionMap(self.settings.congestion)
@@ -197,6 +200,8 @@ class KnightwatchCore:
             self.clock.observe(event.ts)
             if kind is GpsPing:
                 event = Ping.of(event)  # type: ignore[arg-type]
+            if self._gcj02_input:
+                event = _to_wgs84(event)  # type: ignore[arg-type]
         elif kind is WeatherEvent:
             if self.weather.add(event):
                 self.stats.processed += 1
@@ -587,3 +592,8 @@ class KnightwatchCore:
             if e.stream == "alerts":
                 stats.alerts_by_kind[e.value.kind] += 1  # type: ignore[attr-defined]
         return emissions
+
+
+def _to_wgs84(ping: Ping) -> Ping:
+    lat, lon = gcj02_to_wgs84(ping.lat, ping.lon)
+    return dataclasses.replace(ping, lat=lat, lon=lon)

@@ -1,5 +1,9 @@
+import math
+import random
+
+from streams.pipeline.processor import KnightwatchCore
 from streams.primitives.geo import offset
-from tests.builders import alerts, ping, ride, run_core
+from tests.builders import ORIGIN, T0, alerts, ping, ride, run_core
 
 
 def _braking_ride(drop_to: float, positions_follow: bool) -> list:
@@ -53,3 +57,63 @@ def test_harsh_cornering_from_device_heading():
 def test_cornering_needs_device_heading():
     pings = ride(speed_kmh=22, every_s=1, duration_s=20, device_heading=False, noise_m=4)
     assert alerts(run_core(pings), "harsh_cornering") == []
+
+
+# -- under ordinary phone noise ------------------------------------------------------------
+# Phone fixes wander 3-10 m and the error drifts: it is correlated over tens of seconds.
+
+
+def _drifting_noise(rng: random.Random, sigma_m: float, n: int, correlation_s: float = 30.0
+                    ) -> list[tuple[float, float]]:
+    rho = math.exp(-1 / correlation_s)
+    step = sigma_m * math.sqrt(1 - rho * rho)
+    north, east = rng.gauss(0, sigma_m), rng.gauss(0, sigma_m)
+    out = []
+    for _ in range(n):
+        out.append((north, east))
+        north, east = rho * north + rng.gauss(0, step), rho * east + rng.gauss(0, step)
+    return out
+
+
+def _noisy_ride(seed: int, device_kmh: list[float], true_kmh: list[float]) -> list:
+    """1 Hz pings whose device speed reads `device_kmh` while the rider moves at `true_kmh`."""
+    rng = random.Random(seed)
+    noise = _drifting_noise(rng, rng.uniform(3, 10), len(device_kmh))
+    pings, travelled = [], 0.0
+    for i, v in enumerate(device_kmh):
+        if i:
+            travelled += (true_kmh[i - 1] + true_kmh[i]) / 2 / 3.6
+        lat, lon = offset(*ORIGIN, travelled + noise[i][0], noise[i][1])
+        pings.append(ping(t_s=i, lat=lat, lon=lon, speed=v, heading=0))
+    return pings
+
+
+def _flagged(rides: list[list], kind: str) -> int:
+    return sum(1 for pings in rides if alerts(run_core(pings), kind))
+
+
+def test_clear_harsh_stops_under_drifting_phone_noise_are_found():
+    stop = [24.0] * 20 + [3.0] + [0.0] * 15  # 24 -> 3 km/h in a second, then standing still
+    assert _flagged([_noisy_ride(seed, stop, stop) for seed in range(100)],
+                    "harsh_braking") >= 98
+
+
+def test_a_wheel_sensor_reading_zero_under_the_same_noise_is_never_braking():
+    device, moving = [24.0] * 20 + [0.0] * 16, [24.0] * 36
+    assert _flagged([_noisy_ride(seed, device, moving) for seed in range(100)],
+                    "harsh_braking") == 0
+
+
+def test_a_one_second_sensor_blip_under_the_same_noise_is_neither_braking_nor_launch():
+    device, moving = [24.0] * 20 + [0.0] + [24.0] * 15, [24.0] * 36
+    rides = [_noisy_ride(seed, device, moving) for seed in range(100)]
+    assert _flagged(rides, "harsh_braking") == 0
+    assert _flagged(rides, "harsh_acceleration") == 0
+
+
+def test_a_clear_stop_is_confirmed_by_the_fix_two_seconds_after_it():
+    stop = [24.0] * 20 + [3.0] + [0.0] * 15
+    core = KnightwatchCore()
+    dated = [ts for p in _noisy_ride(0, stop, stop)[:24]
+             for ts in [p.ts] if alerts(core.ingest(p), "harsh_braking")]
+    assert dated == [T0 + 22_000]

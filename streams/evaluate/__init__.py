@@ -1,0 +1,1 @@
+"""`knightwatch eval`: detection quality against the simulator's ground truth."""

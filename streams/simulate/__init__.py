@@ -1,0 +1,1 @@
+"""`knightwatch simulate`: the city's riders, sensor faults, and ground-truth labels."""
