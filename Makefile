@@ -5,13 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit integration lint bench bench-fleet schemas docs clean
+.PHONY: install demo test unit integration lint bench bench-core bench-fleet schemas docs clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo   - simulate a small city and replay it (no services needed)"
 	@echo "make test   - install, start Kafka and Redis, run every test"
-	@echo "make bench  - throughput and memory benchmarks of the core"
+	@echo "make bench  - the core, the workers, a bare consumer and peer libraries side by side"
+	@echo "              (starts Kafka and Redis; writes bench/results/bench.{json,md,png})"
+	@echo "make bench-core - the core's throughput, latency and memory in detail (no services)"
 	@echo "make bench-fleet - throughput of the Kafka worker fleet (starts Kafka and Redis)"
 	@echo "make up / make down - start / stop the local Kafka broker and Redis"
 	@echo "make prometheus-up / prometheus-down - a local Prometheus scraping PROMETHEUS_TARGETS"
@@ -21,7 +23,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 demo: install
@@ -39,7 +41,10 @@ schemas: install
 docs: install
 	$(BIN)/python -c 'from streams.config.docs import update_readme; update_readme("README.md")'
 
-bench: install
+bench: install up
+	$(BIN)/python -m tests.bench.bench
+
+bench-core: install
 	$(BIN)/python -m tests.bench.bench_core
 
 bench-fleet: install up

@@ -34,6 +34,7 @@ from pathlib import Path
 import orjson
 
 from streams.config.settings import load_settings
+from streams.config.thresholds import Speeding
 from streams.replay.runner import replay
 from tests.bench import bench_fleet
 from tests.bench.bare_confluent import confluent_read
@@ -42,7 +43,9 @@ from tests.bench.bench_fleet import DEFAULTS, bare_consume, latency_json, live_l
 from tests.bench.bench_plot import plot
 from tests.bench.bench_table import Figures, markdown, targets
 from tests.bench.peer_run import faust_peer, quix_peer, run_peer
+from tests.bench.peers.speeding_rule import alerts_in
 from tests.integration.fleet import Fleet
+from tests.integration.scenario import city_lines
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 LOADS = (0.5, 0.8)  # of the 1-worker sustained rate, for the latency runs
@@ -81,12 +84,28 @@ def readers_of_the_loaded_topic(args: argparse.Namespace, into: dict):
                                   "records_per_s": round(confluent.rate),
                                   "cpu_s_per_100k_records": round(confluent.cpu_per_100k, 2),
                                   "undecodable": confluent.undecodable}
+        into["peer_alerts_owed"] = speeding_alerts_owed(args.hours)
         interval = DEFAULTS.checkpoint_interval_s  # the worker's, so commits lag alike
         into["peers"] = {name: run_peer(fleet, make(fleet, fleet.workdir, interval),
                                         args.peer_window).to_json()
                          for name, make in (("quix", quix_peer), ("faust", faust_peer))}
 
     return run
+
+
+def speeding_alerts_owed(hours: int) -> int:
+    """The speeding alerts the peers' rule raises over the whole pre-loaded GPS input (a line
+    that is not JSON is on that topic too, as Fleet.produce sends it there)."""
+    values = []
+    for line in city_lines(copies=hours):
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            values.append(line)
+            continue
+        if record.get("topic") == "rider-gps":
+            values.append(orjson.dumps(record.get("value")))
+    return alerts_in(values, Speeding())
 
 
 def latency_part(args: argparse.Namespace, one_worker_rate: float) -> dict:
@@ -139,7 +158,9 @@ def notes(results: dict) -> str:
         for peer in fleet["peers"].values():
             state = (f"failed: {peer['error'][:300]}" if peer["error"] else
                      f"{peer['records']:,} records in {peer['seconds']:g} s, ended by "
-                     f"{peer['ended_by']}")
+                     f"{peer['ended_by']}; {peer['alerts']:,} speeding alerts committed when "
+                     f"stopped, of {fleet['peer_alerts_owed']:,} the rule raises over the "
+                     "whole input")
             lines.append(f"Peer {peer['name']} ({peer['guarantee']}): {state}.")
     for load, r in results.get("latency", {}).items():
         lines.append(f"Latency at {load}: background {r['background_rate']:,}/s asked, "

@@ -18,6 +18,7 @@ class Target:
     measured: float | None
     wanted: str
     met: bool | None  # None: the figure was not measured
+    digits: int = 2
 
     @property
     def verdict(self) -> str:
@@ -65,9 +66,10 @@ def targets(f: Figures) -> list[Target]:
         Target("worker ahead of the faust agent", r["worker / faust agent"], "> 1",
                None if r["worker / faust agent"] is None else r["worker / faust agent"] > 1),
         Target("alert p99 at 50% load (ms)", f.get("latency_50_p99"),
-               f"< {P99_AT_HALF_LOAD_MS}", _under(f.get("latency_50_p99"), P99_AT_HALF_LOAD_MS)),
+               f"< {P99_AT_HALF_LOAD_MS}", _under(f.get("latency_50_p99"), P99_AT_HALF_LOAD_MS),
+               0),
         Target("bytes per active rider", per_rider, f"<= {BYTES_PER_ACTIVE_RIDER}",
-               None if per_rider is None else per_rider <= BYTES_PER_ACTIVE_RIDER),
+               None if per_rider is None else per_rider <= BYTES_PER_ACTIVE_RIDER, 0),
     ]
 
 
@@ -113,6 +115,6 @@ def markdown(f: Figures) -> str:
     lines += ["", "| Ratio | Value |", "|---|---:|"]
     lines += [f"| {name} | {number(value, 2)} |" for name, value in ratios(f).items()]
     lines += ["", "| Target | Measured | Wanted | Verdict |", "|---|---:|---|---|"]
-    lines += [f"| {t.name} | {number(t.measured, 2)} | {t.wanted} | {t.verdict} |"
+    lines += [f"| {t.name} | {number(t.measured, t.digits)} | {t.wanted} | {t.verdict} |"
               for t in targets(f)]
     return "\n".join(lines) + "\n"

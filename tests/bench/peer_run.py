@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 
@@ -39,6 +39,7 @@ class PeerResult:
     first_commit_s: float | None = None  # since the process started
     ended_by: str = ""
     cpu_seconds: float | None = None  # the peer's CPU over the window
+    alerts: int | None = None  # committed to its output topic by the time it was stopped
     error: str | None = None
 
     @property
@@ -108,6 +109,7 @@ def run_peer(fleet: Fleet, peer: Peer, window_s: float) -> PeerResult:
     finally:
         if proc is not None:
             stop(proc)
+        result.alerts = count_committed(peer.output)
         delete_peer_topics(admin, peer.group)
         admin.close()
     progress(f"peer: {peer.name}: " + (result.error or f"{result.rate:,.0f} records/s"))
@@ -138,6 +140,16 @@ def sample_until_done(admin: KafkaAdminClient, proc: subprocess.Popen, group: st
         r.ended_by = "all input committed" if done else f"the {window_s:g} s window"
         r.cpu_seconds = None if cpu is None or first[2] is None else cpu - first[2]
         return
+
+
+def count_committed(topic: str) -> int:
+    consumer = KafkaConsumer(topic, bootstrap_servers=BROKERS, group_id=None,
+                             isolation_level="read_committed", auto_offset_reset="earliest",
+                             consumer_timeout_ms=3000)
+    try:
+        return sum(1 for _ in consumer)
+    finally:
+        consumer.close()
 
 
 def stop(proc: subprocess.Popen) -> None:

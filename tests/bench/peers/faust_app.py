@@ -24,7 +24,9 @@ app = faust.App(env("KW_PEER_GROUP", "kw-peer-faust"),
                 topic_partitions=int(env("KW_PEER_PARTITIONS", "12")),
                 broker_commit_interval=float(env("KW_PEER_COMMIT_INTERVAL", "1.0")),
                 consumer_auto_offset_reset="earliest", web_enabled=False)
-gps = app.topic(env("KW_PEER_INPUT", "rider-gps"), key_type=bytes, value_type=bytes)
+# Raw bytes, decoded by the rule as the other readers do (Faust's default would be JSON).
+gps = app.topic(env("KW_PEER_INPUT", "rider-gps"), key_serializer="raw",
+                value_serializer="raw")
 alerts = app.topic(env("KW_PEER_OUTPUT", "kw-peer-faust-alerts"), value_serializer="json")
 riders = app.Table("speeding", default=lambda: None,
                    partitions=int(env("KW_PEER_PARTITIONS", "12")))

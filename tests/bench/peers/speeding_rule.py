@@ -57,3 +57,18 @@ def parse_fix(value: bytes) -> tuple[str, int, float | None] | None:
         return str(fix["rider_id"]), int(fix["ts"]), fix.get("speed_kmh")
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def alerts_in(values: list[bytes], rule: Speeding) -> int:
+    """How many speeding alerts the rule raises over rider-gps values in topic order (each
+    rider's fixes keep their order on its partition): what a peer that read them all owes."""
+    states: dict[str, RiderSpeeding] = {}
+    alerts = 0
+    for value in values:
+        fix = parse_fix(value)
+        if fix is None:
+            continue
+        rider, ts, speed = fix
+        states[rider], alert = step(states.get(rider), ts, speed, rule)
+        alerts += alert
+    return alerts

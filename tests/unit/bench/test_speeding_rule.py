@@ -3,7 +3,7 @@ fast above cap + tolerance, an alert once an episode lasts min_duration_s, once 
 none within the cooldown, a gap ending the episode."""
 
 from streams.config.thresholds import Speeding
-from tests.bench.peers.speeding_rule import RiderSpeeding, parse_fix, step
+from tests.bench.peers.speeding_rule import RiderSpeeding, alerts_in, parse_fix, step
 
 RULE = Speeding()
 FAST = RULE.national_cap_kmh + RULE.tolerance_kmh + 5
@@ -65,3 +65,14 @@ def test_parse_fix_reads_a_fix_and_refuses_what_is_not_one():
     assert parse_fix(fix) == ("r1", 5, 30.5)
     assert parse_fix(b"not json") is None
     assert parse_fix(b'{"ts": 5}') is None
+
+
+def test_alerts_in_counts_each_riders_episodes_apart():
+    def fix(rider: str, ts: int, speed: float) -> bytes:
+        return f'{{"rider_id": "{rider}", "ts": {ts}, "speed_kmh": {speed}}}'.encode()
+
+    seconds = int(RULE.min_duration_s)
+    # Interleaved: one rider alone would alert; their fixes mixed must not merge episodes.
+    values = [fix(r, i * 1000, FAST) for i in range(seconds + 1) for r in ("a", "b")]
+    values += [fix("c", i * 1000, FAST) for i in range(seconds)] + [b"malformed"]
+    assert alerts_in(values, RULE) == 2
