@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo simulate eval test unit integration lint bench bench-fleet schemas docs clean
+.PHONY: install demo simulate eval test unit integration lint bench bench-core bench-fleet schemas docs clean
 .DEFAULT_GOAL := help
 
 help:
@@ -13,7 +13,9 @@ help:
 	@echo "make test   - install, start Kafka and Redis, run every test"
 	@echo "make simulate - a simulated city with ground-truth labels in out/simulated.jsonl"
 	@echo "make eval   - precision, recall and delay against the labels (eval/results/)"
-	@echo "make bench  - throughput and memory benchmarks of the core"
+	@echo "make bench  - the core, the workers, a bare consumer and peer libraries side by side"
+	@echo "              (starts Kafka and Redis; writes bench/results/bench.{json,md,png})"
+	@echo "make bench-core - the core's throughput, latency and memory in detail (no services)"
 	@echo "make bench-fleet - throughput of the Kafka worker fleet (starts Kafka and Redis)"
 	@echo "make up / make down - start / stop the local Kafka broker and Redis"
 	@echo "make prometheus-up / prometheus-down - a local Prometheus scraping PROMETHEUS_TARGETS"
@@ -23,7 +25,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 demo: install
@@ -47,7 +49,10 @@ schemas: install
 docs: install
 	$(BIN)/python -c 'from streams.config.docs import update_readme; update_readme("README.md")'
 
-bench: install
+bench: install up
+	$(BIN)/python -m tests.bench.bench
+
+bench-core: install
 	$(BIN)/python -m tests.bench.bench_core
 
 bench-fleet: install up

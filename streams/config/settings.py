@@ -45,8 +45,8 @@ class KafkaSettings(BaseModel):
         1.0, gt=0, description="A partition commits its outputs, state and offsets in one Kafka "
         "transaction at least this often (outputs wait for it, except a real-time alert, which "
         "a rider partition commits at once; order events wait for it on the ingest stage). Each "
-        "checkpoint writes every changed rider (~3 KiB): at fleet scale use 15-30 s (`make bench` "
-        "prints the write rate).")
+        "checkpoint writes every changed rider (~3 KiB): at fleet scale use 15-30 s "
+        "(`make bench-core` prints the write rate).")
     checkpoint_every: int = Field(
         5000, ge=1, description="... or after this many records, whichever comes first.")
     producer_batch_bytes: int = Field(

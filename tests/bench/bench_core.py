@@ -1,6 +1,6 @@
 """Throughput, memory and alert latency of the detection core, measured side by side in one run.
 
-    make bench            # or: .venv/bin/python -m tests.bench.bench_core [--help]
+    make bench-core       # or: .venv/bin/python -m tests.bench.bench_core [--help]
 
 Prints, and writes as JSON to bench/results/core.json:
 - records/s of each layer on one fleet file, the demo city (300 riders whose fixes carry

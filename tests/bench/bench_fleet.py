@@ -87,6 +87,7 @@ RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "fleet.jso
 SAMPLE_S = 0.2  # how often a fleet run reads committed offsets, outputs and CPU time
 RUN_TIMEOUT_S = 600
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+STARTED = time.monotonic()
 
 ORIGIN = (31.2304, 121.4737)  # Shanghai, People's Square
 CRUISE_KMH = 18.0
@@ -161,22 +162,39 @@ class BareResult:
         return self.cpu_seconds / self.records * 100_000
 
 
-def bare_consume(fleet: Fleet) -> BareResult:
-    """Reads the GPS topic from the beginning to its end offsets with KafkaConsumer (default
-    fetch settings, no group) and json.loads every value; only the loop is timed."""
+# Reads and decodes every record of the partitions from the beginning until `total` are read
+# or the timeout; returns (records read, records json.loads refused).
+ReadLoop = Callable[[list[TopicPartition], int], tuple[int, int]]
+
+
+def bare_consume(fleet: Fleet, read: ReadLoop | None = None) -> BareResult:
+    """Reads the GPS topic from the beginning to its end offsets with `read` (by default a
+    kafka-python KafkaConsumer, default fetch settings, no group) and json.loads every value;
+    only the loop is timed, with the broker's and the machine's CPU over it."""
     partitions = input_partitions(fleet, gps_only=True)
-    ends = end_offsets(partitions)
-    total = sum(ends.values())
+    total = sum(end_offsets(partitions).values())
+    broker = broker_pid()
+    broker_cpu = None if broker is None else cpu_seconds([broker])
+    busy = machine_busy_s()
+    wall, cpu = time.perf_counter(), time.process_time()
+    count, undecodable = (read or kafka_python_read)(partitions, total)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    busy = machine_busy_s() - busy
+    broker_after = None if broker is None else cpu_seconds([broker])
+    broker_cores = (None if broker_cpu is None or broker_after is None
+                    else round((broker_after - broker_cpu) / wall, 2))
+    return BareResult(fleet.settings.topics.gps, count, wall, cpu, undecodable, broker_cores,
+                      round(busy / wall, 2))
+
+
+def kafka_python_read(partitions: list[TopicPartition], total: int) -> tuple[int, int]:
     consumer = KafkaConsumer(bootstrap_servers=BROKERS, group_id=None,
                              auto_offset_reset="earliest", enable_auto_commit=False)
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    count = undecodable = 0
-    broker = broker_pid()
     try:
-        broker_cpu = None if broker is None else cpu_seconds([broker])
-        busy = machine_busy_s()
-        wall, cpu = time.perf_counter(), time.process_time()
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        count = undecodable = 0
+        started = time.perf_counter()
         while count < total:
             for records in consumer.poll(timeout_ms=1000).values():
                 for msg in records:
@@ -185,18 +203,20 @@ def bare_consume(fleet: Fleet) -> BareResult:
                     except ValueError:
                         undecodable += 1
                     count += 1
-            if time.perf_counter() - wall > RUN_TIMEOUT_S:
-                raise RuntimeError(f"bare consumer read {count} of {total} in "
-                                   f"{RUN_TIMEOUT_S} s")
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        busy = machine_busy_s() - busy
-        broker_after = None if broker is None else cpu_seconds([broker])
+            check_read_timeout(started, count, total)
+        return count, undecodable
     finally:
         consumer.close()
-    broker_cores = (None if broker_cpu is None or broker_after is None
-                    else round((broker_after - broker_cpu) / wall, 2))
-    return BareResult(fleet.settings.topics.gps, count, wall, cpu, undecodable, broker_cores,
-                      round(busy / wall, 2))
+
+
+def check_read_timeout(started: float, count: int, total: int) -> None:
+    if time.perf_counter() - started > RUN_TIMEOUT_S:
+        raise RuntimeError(f"bare consumer read {count} of {total} in {RUN_TIMEOUT_S} s")
+
+
+def progress(message: str) -> None:
+    """A line on stderr while a run of minutes goes on, stamped with the time since start."""
+    print(f"[{time.monotonic() - STARTED:6.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 def cpu_seconds(pids: list[int]) -> float | None:
@@ -334,23 +354,31 @@ class FleetRun:
         }
 
 
-def run(lines: list[bytes], expected: int, workers: int,
-        bare: bool = False) -> tuple[FleetRun, BareResult | None]:
+def run(lines: list[bytes], expected: int, workers: int, bare: bool = False,
+        on_loaded: Callable[[Fleet], object] | None = None
+        ) -> tuple[FleetRun, BareResult | None]:
     """A fresh deployment, the input produced, then `workers` workers started together; with
-    `bare`, the bare consumer reads the pre-loaded GPS topic first."""
+    `bare`, the bare consumer reads the pre-loaded GPS topic first, then `on_loaded` (other
+    readers of the same pre-loaded topics) runs before the workers start."""
     with tempfile.TemporaryDirectory() as tmp:
         fleet = default_fleet(Path(tmp))
         fleet.create_topics()
         admin = consumer = None
         try:
+            progress(f"pre-loading {len(lines):,} records for {workers} worker(s)")
             fleet.produce(lines)
+            if bare:
+                progress("bare consumer (kafka-python)")
             bare_result = bare_consume(fleet) if bare else None
+            if on_loaded is not None:
+                on_loaded(fleet)
             partitions = input_partitions(fleet)
             result = FleetRun(workers, sum(end_offsets(partitions).values()), expected)
             group = fleet.settings.kafka.group_id
             admin = KafkaAdminClient(bootstrap_servers=BROKERS)
             consumer = committed_count(fleet)
             broker = broker_pid()
+            progress(f"{workers} worker(s) started")
             started = time.monotonic()
             for i in range(workers):
                 fleet.start_worker(i)
@@ -744,16 +772,18 @@ def latency_json(r: LatencyResult) -> dict:
                                    for s, (ms, n) in r.checkpoints.items()}}
 
 
-def throughput(hours: int) -> dict:
+def throughput(hours: int, on_loaded: Callable[[Fleet], object] | None = None) -> dict:
+    """The bare consumer, then 1 worker and 2 on the same input; `on_loaded` runs on the
+    1-worker run's pre-loaded deployment before its worker starts."""
     lines = city_lines(copies=hours)
     started = time.monotonic()
     expected = len(canonical(replayed(lines)))
     replay_s = time.monotonic() - started
     print(f"input: {hours} hours of the test city, {len(lines):,} records; {expected:,} outputs "
           f"expected", file=sys.stderr)
-    one, bare = run(lines, expected, 1, bare=True)
+    one, bare = run(lines, expected, 1, bare=True, on_loaded=on_loaded)
     assert bare is not None
-    print(f"1 worker: {one.sustained_rate:,.0f} records/s sustained", file=sys.stderr)
+    progress(f"1 worker: {one.sustained_rate:,.0f} records/s sustained")
     two, _ = run(lines, expected, 2)
     return {"hours": hours, "lines": len(lines), "outputs_expected": expected,
             "settings": {"gps_partitions": DEFAULTS.gps_partitions,
