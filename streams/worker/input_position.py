@@ -1,7 +1,10 @@
 """How far an owner has read a consumed input partition, and whether that is all of it: the
 ingest stage says so of the inputs it routes, a rider partition of the rider-gps it reads."""
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 # Where an owner that has been handed nothing yet starts reading (PartitionOwners._make).
 StartPosition = Callable[[], Awaitable[int | None]]
@@ -35,3 +38,44 @@ def word_sent_ms(caught_up: bool, polled_at: PolledAt | None, now_ms: int) -> in
     for records written since."""
     polled = polled_at() if caught_up and polled_at is not None else None
     return now_ms if polled is None else min(polled, now_ms)
+
+
+class EarliestOffsets:
+    """Each partition's earliest offset as last learnt from the broker, for owners that have
+    read nothing yet (an input topic with no records, say). Asked once and then again in the
+    background whenever the answer is older than `refresh_s`: a checkpoint that waited for the
+    broker's answer through the consumer's thread (up to 1.5 s, longer during a rebalance)
+    held back its partition's commit and every progress word behind it. An older answer is
+    never too high (the earliest offset only grows, as retention deletes), so at worst an
+    owner says for a little longer that it has not read everything."""
+
+    def __init__(self, ask: Callable[[Any], Awaitable[int | None]], refresh_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._ask = ask
+        self.refresh_s = refresh_s
+        self._clock = clock
+        self._known: dict[Any, tuple[int, float]] = {}
+        self._refreshing: dict[Any, asyncio.Future] = {}
+
+    async def get(self, tp: Any) -> int | None:
+        known = self._known.get(tp)
+        if known is None:
+            return await self._learn(tp)
+        value, learnt_at = known
+        if self._clock() - learnt_at >= self.refresh_s and tp not in self._refreshing:
+            self._refreshing[tp] = asyncio.ensure_future(self._refresh(tp))
+        return value
+
+    async def _learn(self, tp: Any) -> int | None:
+        value = await self._ask(tp)
+        if value is not None:
+            self._known[tp] = (value, self._clock())
+        return value
+
+    async def _refresh(self, tp: Any) -> None:
+        try:
+            await self._learn(tp)
+        except Exception:  # no longer assigned, or the broker away: the last answer stands
+            pass
+        finally:
+            self._refreshing.pop(tp, None)

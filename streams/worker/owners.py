@@ -16,6 +16,7 @@ from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
 from streams.worker import metrics
 from streams.worker.ingest_partition import IngestPartition
+from streams.worker.input_position import EarliestOffsets
 from streams.worker.judge_partition import JudgePartition
 from streams.worker.profile_partition import ProfilePartition
 from streams.worker.rider_partition import RiderPartition
@@ -36,6 +37,8 @@ class PartitionOwners:
         self.client_kwargs = client_kwargs
         self.serving = serving
         self.partitions: dict[Key, TransactionalPartition] = {}
+        self._earliest = EarliestOffsets(self._ask_earliest,
+                                         settings.kafka.earliest_offset_refresh_s)
         self._starting: dict[Key, asyncio.Future] = {}
         # Checkpoints under way, by owner (id): at most one each, never awaited by the fetch loop.
         self._committing: dict[int, asyncio.Future] = {}
@@ -78,6 +81,9 @@ class PartitionOwners:
         finally:
             self._starting.pop(key, None)
 
+    async def _ask_earliest(self, tp: TP) -> int | None:
+        return (await self.app.consumer.earliest_offsets(tp)).get(tp)
+
     def _make(self, topic: str, p: int) -> TransactionalPartition:
         t, settings, kwargs = self.settings.topics, self.settings, self.client_kwargs
         if topic == t.area_progress:
@@ -111,7 +117,7 @@ class PartitionOwners:
             start = consumer._read_offset.get(tp)
             if start is not None:
                 return start
-            return (await consumer.earliest_offsets(tp)).get(tp)
+            return await self._earliest.get(tp)
 
         if topic == t.rider_events:
             return RiderPartition(settings, self.zones, p, kwargs, highwater, position,
