@@ -58,10 +58,11 @@ class KafkaSettings(BaseModel):
         "message.max.bytes (1 MB).")
     earliest_offset_refresh_s: float = Field(
         10, gt=0, description="How old a worker's answer to an input partition's earliest "
-        "offset may grow before it asks the broker again (in the background). Only owners "
-        "that have read nothing need it, at every checkpoint: asking each time held their "
-        "commits up to seconds. The offset grows only as retention deletes, so an older "
-        "answer at worst says a little longer that an input has not been read to its end.")
+        "offset may grow before it asks the broker again, in the background. Only owners "
+        "that have read nothing need it, at every checkpoint, and never wait for it: awaiting "
+        "the broker held their commits up to seconds. The offset grows only as retention "
+        "deletes, so an older answer at worst says a little longer that an input has not been "
+        "read to its end.")
     idle_after_s: float = Field(
         30, ge=0, description="A rider partition with no input record for this long (wall "
         "clock), whose inputs all said lately that they are caught up, is idle: its event time "

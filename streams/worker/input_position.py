@@ -42,12 +42,14 @@ def word_sent_ms(caught_up: bool, polled_at: PolledAt | None, now_ms: int) -> in
 
 class EarliestOffsets:
     """Each partition's earliest offset as last learnt from the broker, for owners that have
-    read nothing yet (an input topic with no records, say). Asked once and then again in the
-    background whenever the answer is older than `refresh_s`: a checkpoint that waited for the
-    broker's answer through the consumer's thread (up to 1.5 s, longer during a rebalance)
-    held back its partition's commit and every progress word behind it. An older answer is
-    never too high (the earliest offset only grows, as retention deletes), so at worst an
-    owner says for a little longer that it has not read everything."""
+    read nothing yet (an input topic with no records, say). Never awaited: what is known is
+    served at once (None before the first answer), and the broker is asked in the background
+    when nothing is known or the answer is older than `refresh_s`. A checkpoint that awaited
+    the answer through the consumer's thread waited up to 1.5 s each time, and 16 s after a
+    rebalance, holding back its partition's commit and every progress word behind it. An
+    older answer is never too high (the earliest offset only grows, as retention deletes), and
+    None counts as nothing read, so at worst an owner says a little longer that it has not
+    read its input to the end."""
 
     def __init__(self, ask: Callable[[Any], Awaitable[int | None]], refresh_s: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -55,27 +57,21 @@ class EarliestOffsets:
         self.refresh_s = refresh_s
         self._clock = clock
         self._known: dict[Any, tuple[int, float]] = {}
-        self._refreshing: dict[Any, asyncio.Future] = {}
+        self._asking: dict[Any, asyncio.Future] = {}
 
-    async def get(self, tp: Any) -> int | None:
+    def get(self, tp: Any) -> int | None:
         known = self._known.get(tp)
-        if known is None:
-            return await self._learn(tp)
-        value, learnt_at = known
-        if self._clock() - learnt_at >= self.refresh_s and tp not in self._refreshing:
-            self._refreshing[tp] = asyncio.ensure_future(self._refresh(tp))
-        return value
+        stale = known is None or self._clock() - known[1] >= self.refresh_s
+        if stale and tp not in self._asking:
+            self._asking[tp] = asyncio.ensure_future(self._learn(tp))
+        return None if known is None else known[0]
 
-    async def _learn(self, tp: Any) -> int | None:
-        value = await self._ask(tp)
-        if value is not None:
-            self._known[tp] = (value, self._clock())
-        return value
-
-    async def _refresh(self, tp: Any) -> None:
+    async def _learn(self, tp: Any) -> None:
         try:
-            await self._learn(tp)
+            value = await self._ask(tp)
+            if value is not None:
+                self._known[tp] = (value, self._clock())
         except Exception:  # no longer assigned, or the broker away: the last answer stands
             pass
         finally:
-            self._refreshing.pop(tp, None)
+            self._asking.pop(tp, None)

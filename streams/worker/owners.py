@@ -117,7 +117,7 @@ class PartitionOwners:
             start = consumer._read_offset.get(tp)
             if start is not None:
                 return start
-            return await self._earliest.get(tp)
+            return self._earliest.get(tp)
 
         if topic == t.rider_events:
             return RiderPartition(settings, self.zones, p, kwargs, highwater, position,
