@@ -173,8 +173,8 @@ def test_a_worker_is_not_ready_while_its_redis_is_frozen(tmp_path):
     proc = start_redis(port, tmp_path)
     fleet = Fleet(tmp_path)
     fleet.env["KNIGHTWATCH_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-    fleet.create_topics()
     try:
+        fleet.create_topics()  # inside: a broker that is away must not leave Redis running
         fleet.start_worker(0)
         ready = _until(lambda: _readyz(fleet.web_port(0)), 200)
         assert ready["broker"] and ready["redis"] and ready["assigned_partitions"] > 0
@@ -186,8 +186,8 @@ def test_a_worker_is_not_ready_while_its_redis_is_frozen(tmp_path):
     finally:
         proc.send_signal(signal.SIGCONT)
         fleet.stop_all()
-        fleet.delete_topics()
         stop(proc)
+        fleet.delete_topics()
 
 
 def test_a_redis_that_restarts_empty_is_written_again_from_what_the_worker_holds(tmp_path):
