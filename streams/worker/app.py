@@ -20,6 +20,7 @@ from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
 from streams.worker import metrics
 from streams.worker.batch_consumer import BatchConsumingApp
+from streams.worker.client_loop import ClientThread
 from streams.worker.gauges import WorkerGauges
 from streams.worker.kafka_clients import aiokafka_kwargs, ssl_context
 from streams.worker.owners import PartitionOwners
@@ -84,7 +85,8 @@ def create_app(settings: KnightwatchSettings) -> faust.App:
     app = _faust_app(settings)
     client_kwargs = aiokafka_kwargs(k)
     serving = ServingWriter(settings)
-    owners = PartitionOwners(app, settings, zones, client_kwargs, serving)
+    clients = ClientThread()
+    owners = PartitionOwners(app, settings, zones, client_kwargs, serving, clients)
 
     app.batch_handler = owners.on_batch
 

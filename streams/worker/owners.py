@@ -15,6 +15,7 @@ from faust.types import TP
 from streams.config.settings import KnightwatchSettings
 from streams.primitives.zones import ZoneMap
 from streams.worker import metrics
+from streams.worker.client_loop import ClientLoop, SameLoop
 from streams.worker.ingest_partition import IngestPartition
 from streams.worker.input_position import EarliestOffsets
 from streams.worker.judge_partition import JudgePartition
@@ -30,8 +31,11 @@ Key = tuple[str, int]  # topic, partition
 
 class PartitionOwners:
     def __init__(self, app: faust.App, settings: KnightwatchSettings, zones: ZoneMap | None,
-                 client_kwargs: dict[str, Any], serving: ServingWriter) -> None:
+                 client_kwargs: dict[str, Any], serving: ServingWriter,
+                 clients: ClientLoop | None = None) -> None:
         self.app = app
+        # Where every owner's producer runs (client_loop.py); by default the caller's loop.
+        self.clients = clients if clients is not None else SameLoop()
         self.settings = settings
         self.zones = zones
         self.client_kwargs = client_kwargs
@@ -68,6 +72,7 @@ class PartitionOwners:
         self._starting[key] = future
         try:
             task = self._make(topic, p)
+            task.clients = self.clients
             await task.start()
             self.partitions[key] = task
             if isinstance(task, RiderPartition):

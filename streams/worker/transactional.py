@@ -26,6 +26,7 @@ from streams.config.settings import KnightwatchSettings
 from streams.config.topics import TopicNames
 from streams.primitives.emissions import Emission
 from streams.worker import metrics
+from streams.worker.client_loop import ClientLoop, SameLoop
 from streams.worker.output_tally import OutputTally, wall_ms
 from streams.worker.validation import dead_letter_output
 
@@ -43,6 +44,8 @@ def contract_output(emission: Emission, topics: TopicNames) -> Output:
 
 class TransactionalPartition(ABC):
     start_retry_s = 15.0  # how long `start` keeps trying
+    # Where the producer and the state reader run; a worker sets its client thread.
+    clients: ClientLoop = SameLoop()
     stage: str  # what the metrics call this kind of partition: one of metrics.STAGES
 
     def __init__(self, settings: KnightwatchSettings, *, source_topic: str, partition: int,
@@ -94,6 +97,13 @@ class TransactionalPartition(ABC):
                 delay = min(2 * delay, 2.0)
 
     async def _start_once(self) -> None:
+        state = await self.clients.run(self._open())
+        self.restore(state)
+        assert self.producer is not None
+        await self.clients.run(self.producer.begin_transaction())
+
+    async def _open(self) -> dict[bytes, bytes]:
+        """On the client loop: the producer started, then the state read."""
         # Starting the producer registers the transactional id, fencing any previous owner,
         # before the state is read: no zombie can commit after we have read it.
         self.producer = AIOKafkaProducer(transactional_id=self.transactional_id,
@@ -101,14 +111,13 @@ class TransactionalPartition(ABC):
                                          max_batch_size=self.settings.kafka.producer_batch_bytes,
                                          **self.client_kwargs)
         await self.producer.start()
-        self.restore(await self._read_state() if self.state_topic else {})
-        await self.producer.begin_transaction()
+        return await self._read_state() if self.state_topic else {}
 
     async def _discard_producer(self) -> None:
         producer, self.producer = self.producer, None
         if producer is not None:
             try:
-                await producer.stop()
+                await self.clients.run(producer.stop())
             except Exception as exc:  # half started: there may be nothing to stop
                 log.info("stopping %s: %r", self.transactional_id, exc)
 
@@ -166,37 +175,45 @@ class TransactionalPartition(ABC):
             self.since_checkpoint = 0
             self.urgent = False
             self.on_captured()
-            producer = self.producer
-            for topic, key, value, partition in outputs:
-                await producer.send(topic, value, key=key, partition=partition)
-            for key, value in state:
-                assert self.state_topic is not None
-                await producer.send(self.state_topic, value, key=key, partition=self.partition)
-            if offsets:
-                await producer.send_offsets_to_transaction(
-                    {TopicPartition(topic, p): offset for (topic, p), offset in offsets.items()},
-                    self.group_id)
-            await producer.commit_transaction()
+            await self.clients.run(self._commit(self.producer, outputs, state, offsets))
             tally.publish(wall_ms())
             metrics.CHECKPOINT_SIZE.labels(self.stage, "outputs").observe(
                 sum(len(key or b"") + len(value) for _, key, value, _ in outputs))
             metrics.CHECKPOINT_SIZE.labels(self.stage, "state").observe(
                 sum(len(key) + len(value or b"") for key, value in state))
-            await producer.begin_transaction()
             self.last_checkpoint = time.monotonic()
             return outputs
+
+    async def _commit(self, producer: AIOKafkaProducer, outputs: list[Output],
+                      state: list[tuple[bytes, bytes | None]],
+                      offsets: dict[tuple[str, int], int]) -> None:
+        """On the client loop: one captured checkpoint sent and committed, and the next
+        transaction begun."""
+        for topic, key, value, partition in outputs:
+            await producer.send(topic, value, key=key, partition=partition)
+        for key, value in state:
+            assert self.state_topic is not None
+            await producer.send(self.state_topic, value, key=key, partition=self.partition)
+        if offsets:
+            await producer.send_offsets_to_transaction(
+                {TopicPartition(topic, p): offset for (topic, p), offset in offsets.items()},
+                self.group_id)
+        await producer.commit_transaction()
+        await producer.begin_transaction()
 
     async def stop(self) -> None:
         """Partition revoked or worker stopping: drop what was not committed."""
         async with self.lock:
-            if self.producer is None:
-                return
-            try:
-                await self.producer.abort_transaction()
-            except Exception as exc:  # a fenced or broken producer has nothing to abort
-                log.info("abort on %s: %s", self.transactional_id, exc)
-            await self.producer.stop()
-            self.producer = None
+            producer, self.producer = self.producer, None
+            if producer is not None:
+                await self.clients.run(self._close(producer))
+
+    async def _close(self, producer: AIOKafkaProducer) -> None:
+        try:
+            await producer.abort_transaction()
+        except Exception as exc:  # a fenced or broken producer has nothing to abort
+            log.info("abort on %s: %s", self.transactional_id, exc)
+        await producer.stop()
 
     @abstractmethod
     def on_record(self, offset: int, key: bytes | None, value: bytes | None) -> None:
