@@ -6,6 +6,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
 # Where an owner that has been handed nothing yet starts reading (PartitionOwners._make).
 StartPosition = Callable[[], Awaitable[int | None]]
 # When the consumer last learnt the partition's end offset (epoch ms), if it has.
@@ -75,3 +77,48 @@ class EarliestOffsets:
             pass
         finally:
             self._asking.pop(tp, None)
+
+
+class OffsetReader:
+    """Answers offset questions through a consumer of its own (no group), made and used on the
+    Kafka client loop (client_loop.py). Not through the worker's consumer: Faust runs that
+    one's calls two at a time on its thread, each behind the fetches' long polls on the same
+    connection, and with a few dozen empty input partitions asking, the fetch loop's own
+    next batch waited behind them: a worker stood idle for up to 35 s with records to read."""
+
+    def __init__(self, client_kwargs: dict[str, Any]) -> None:
+        self._client_kwargs = client_kwargs
+        self._consumer: AIOKafkaConsumer | None = None
+        self._starting: asyncio.Future | None = None
+
+    async def earliest(self, topic: str, partition: int) -> int | None:
+        consumer = await self._started()
+        tp = TopicPartition(topic, partition)
+        return (await consumer.beginning_offsets([tp])).get(tp)
+
+    async def _started(self) -> AIOKafkaConsumer:
+        if self._consumer is not None:
+            return self._consumer
+        if self._starting is None:  # one start, however many questions wait for it
+            self._starting = asyncio.ensure_future(self._start())
+        try:
+            return await asyncio.shield(self._starting)
+        except Exception:
+            self._starting = None  # the next question tries again
+            raise
+
+    async def _start(self) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False,
+                                    **self._client_kwargs)
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._consumer = consumer
+        return consumer
+
+    async def stop(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()

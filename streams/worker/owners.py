@@ -17,7 +17,7 @@ from streams.primitives.zones import ZoneMap
 from streams.worker import metrics
 from streams.worker.client_loop import ClientLoop, SameLoop
 from streams.worker.ingest_partition import IngestPartition
-from streams.worker.input_position import EarliestOffsets
+from streams.worker.input_position import EarliestOffsets, OffsetReader
 from streams.worker.judge_partition import JudgePartition
 from streams.worker.profile_partition import ProfilePartition
 from streams.worker.rider_partition import RiderPartition
@@ -41,6 +41,7 @@ class PartitionOwners:
         self.client_kwargs = client_kwargs
         self.serving = serving
         self.partitions: dict[Key, TransactionalPartition] = {}
+        self._offsets = OffsetReader(client_kwargs)
         self._earliest = EarliestOffsets(self._ask_earliest,
                                          settings.kafka.earliest_offset_refresh_s)
         self._starting: dict[Key, asyncio.Future] = {}
@@ -87,7 +88,8 @@ class PartitionOwners:
             self._starting.pop(key, None)
 
     async def _ask_earliest(self, tp: TP) -> int | None:
-        return (await self.app.consumer.earliest_offsets(tp)).get(tp)
+        # On the client loop, never through the worker's consumer (see OffsetReader).
+        return await self.clients.run(self._offsets.earliest(tp.topic, tp.partition))
 
     def _make(self, topic: str, p: int) -> TransactionalPartition:
         t, settings, kwargs = self.settings.topics, self.settings, self.client_kwargs

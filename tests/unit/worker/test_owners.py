@@ -159,3 +159,23 @@ def test_a_partitions_commit_under_way_does_not_hold_up_other_partitions_batches
     assert log.index("record 1:0") < log.index("commit 0 done"), "waited for partition 0's commit"
     assert log.index("record 0:1") < log.index("commit 0 done")
     assert log.count("commit 0 sent") == 2, "what came during the commit goes into the next one"
+
+
+def test_an_earliest_offset_is_asked_on_the_client_loop_never_through_the_workers_consumer():
+    # The fake consumer has no earliest_offsets: asking through it would raise.
+    class Reader:
+        async def earliest(self, topic: str, partition: int) -> int:
+            return {(TOPIC, 3): 7}[(topic, partition)]
+
+    class Clients:
+        ran = 0
+
+        async def run(self, coro):
+            Clients.ran += 1
+            return await coro
+
+    owners = PartitionOwners(App(set()), SETTINGS, None, {},  # type: ignore[arg-type]
+                             ServingWriter(UNREACHABLE), Clients())
+    owners._offsets = Reader()  # type: ignore[assignment]
+    assert asyncio.run(owners._ask_earliest(TP(TOPIC, 3))) == 7
+    assert Clients.ran == 1
