@@ -6,6 +6,7 @@ partition hands these over after every batch; nothing accumulates between batche
 from collections.abc import Container
 
 from schemas import GpsPing, OrderEvent
+from streams.primitives.events import Ping
 from streams.serving.pending import Position
 
 # An order is under way from its creation or acceptance until one of these.
@@ -22,7 +23,7 @@ class LiveRiders:
         self.orders: list[tuple[str, str, int, bool]] = []  # rider, order, ts, under way
         self.positions_of = positions_of
 
-    def on_fix(self, ping: GpsPing) -> None:
+    def on_fix(self, ping: GpsPing | Ping) -> None:
         if self.positions_of is not None and ping.rider_id not in self.positions_of:
             return
         known = self.positions.get(ping.rider_id)

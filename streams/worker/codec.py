@@ -41,7 +41,7 @@ def encode_rider_record(record: RiderRecord, source: tuple[int, int] | None = No
         return orjson.dumps({"k": "judgement", "judge": record.judge, "until": record.until_ts,
                              "congested": [[c.cell, c.window_start, c.mean_kmh, c.usual_kmh]
                                            for c in record.congested]})
-    kind = {GpsPing: "gps", OrderEvent: "order", AlertReview: "review",
+    kind = {GpsPing: "gps", Ping: "gps", OrderEvent: "order", AlertReview: "review",
             PointRedemption: "redemption", WeatherEvent: "weather"}[type(record)]
     if source is None:
         return b'{"k":"%s","v":%s}' % (kind.encode(), record.model_dump_json().encode())

@@ -27,6 +27,7 @@ from streams.pipeline.processor import KnightwatchCore, RiderState
 from streams.pipeline.reorder import RiderBuffer
 from streams.pipeline.rider import RiderPipeline
 from streams.primitives.emissions import Emission
+from streams.primitives.events import Ping
 from streams.primitives.snapshot import dumps, fields, loads, versioned
 from streams.primitives.zones import ZoneMap
 from streams.serving.live import LiveRiders
@@ -104,8 +105,9 @@ class RiderPartition(TransactionalPartition):
             (topic, i) for topic in (t.orders, t.reviews, t.weather, t.redemptions)
             for i in range(k.partitions)}
         self.progress: dict[Source, int] = {}
-        self._source_topics = {GpsPing: t.gps, OrderEvent: t.orders, AlertReview: t.reviews,
-                               PointRedemption: t.redemptions, WeatherEvent: t.weather}
+        self._source_topics = {GpsPing: t.gps, Ping: t.gps, OrderEvent: t.orders,
+                               AlertReview: t.reviews, PointRedemption: t.redemptions,
+                               WeatherEvent: t.weather}
         self.restored: list[ServedRider] = []  # what the serving layer holds of them
         # Positions and order steps as they arrive, for the serving layer (drained by the
         # owner after every batch).
@@ -297,7 +299,7 @@ class RiderPartition(TransactionalPartition):
             # The input topic the record came from, for the dead letters of it.
             source = self._source_topics[type(record)]
             emissions = self.core.ingest(record, source_topic=source)  # type: ignore[arg-type]
-            if isinstance(record, GpsPing | OrderEvent | AlertReview | PointRedemption):
+            if isinstance(record, Ping | GpsPing | OrderEvent | AlertReview | PointRedemption):
                 heapq.heappush(self._buffered[role], (offset, record.rider_id, record.ts))
             if self.since_checkpoint % 256 == 0:
                 emissions += self.core.advance()
