@@ -3,13 +3,20 @@ takes only what the worker's pydantic path (decode_value) takes, and gives the s
 
 import orjson
 from hypothesis import given
-from hypothesis import strategies as st
 
 from schemas import GpsPing
 from streams.primitives.decode import MAX_RECORD_BYTES, decode_value
 from streams.primitives.events import Ping
 from streams.primitives.fast_decode import decode_gps_value
-from tests.unit.primitives.test_fast_decode import GPS, MANY, common_lines, exact
+from tests.unit.primitives.test_fast_decode import (
+    GPS,
+    MANY,
+    Edits,
+    common_lines,
+    edited,
+    edits_of,
+    exact,
+)
 
 
 def check_value_agrees(value: bytes, key: str) -> Ping | None:
@@ -30,25 +37,12 @@ def test_a_common_value_takes_the_fast_path_and_gives_what_pydantic_gives(line: 
 
 BASE = (b'{"rider_id":"r-1","ts":1784080800000,"lat":31.5,"lon":121.25,"speed_kmh":12,'
         b'"heading_deg":null,"accuracy_m":3.5,"city":"sh"}')
-edits = st.lists(st.tuples(st.integers(0, len(BASE)), st.integers(0, 2),
-                           st.sampled_from(list(b'{}[]":,.-+eE0123456789 \t\n\\ux\x00\xff\xc3'
-                                                b'tfnalsr'))), min_size=1, max_size=3)
 
 
 @MANY
-@given(edits)
-def test_random_edits_of_a_valid_value_never_make_the_paths_disagree(
-        changes: list[tuple[int, int, int]]) -> None:
-    value = bytearray(BASE)
-    for pos, op, byte in changes:
-        pos = min(pos, len(value))
-        if op == 0:
-            value.insert(pos, byte)
-        elif op == 1 and pos < len(value):
-            del value[pos]
-        elif pos < len(value):
-            value[pos] = byte
-    check_value_agrees(bytes(value), "r-1")
+@given(edits_of(BASE))
+def test_random_edits_of_a_valid_value_never_make_the_paths_disagree(changes: Edits) -> None:
+    check_value_agrees(edited(BASE, changes), "r-1")
 
 
 def test_a_key_that_is_not_the_rider_id_is_left_to_the_pydantic_path() -> None:
